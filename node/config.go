@@ -342,6 +342,9 @@ func (c *Config) ApplyYAML(r io.Reader) error {
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
+		if strings.Contains(err.Error(), "time.Duration") {
+			return fmt.Errorf("%w: %w (durations are strings such as \"500ms\" or \"5m\")", ErrConfigFile, err)
+		}
 		return fmt.Errorf("%w: %w", ErrConfigFile, err)
 	}
 	if next.Keys == nil {
