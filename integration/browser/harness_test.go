@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 )
 
 const (
@@ -40,6 +41,14 @@ func requirePrereqs(t *testing.T) {
 	t.Skip(msg)
 }
 
+// checkGoroutines fails the test if goroutines started during it are still
+// running after all its other cleanups (registered later, so run earlier).
+func checkGoroutines(t *testing.T) {
+	t.Helper()
+	before := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, before) })
+}
+
 // jsString quotes s as a JavaScript string literal.
 func jsString(s string) string {
 	b, err := json.Marshal(s)
@@ -61,6 +70,7 @@ func jsBool(b bool) string {
 // page loads, and the SDK in it is the pinned version.
 func TestBrowserLoadsSDK(t *testing.T) {
 	requirePrereqs(t)
+	checkGoroutines(t)
 
 	pageURL := servePage(t)
 	browserCtx := startChromium(t)
