@@ -263,8 +263,8 @@ func (c *Config) validate(interfaceAddrs func() ([]net.Addr, error)) error {
 	if c.PingTimeout <= c.PingInterval {
 		add("ping_timeout (%s) must be longer than ping_interval (%s)", c.PingTimeout, c.PingInterval)
 	}
-	if c.ShutdownGrace < 0 {
-		add("shutdown_grace must not be negative, got %s", c.ShutdownGrace)
+	if c.ShutdownGrace <= 0 {
+		add("shutdown_grace must be positive, got %s", c.ShutdownGrace)
 	}
 	return errors.Join(errs...)
 }

@@ -99,7 +99,7 @@ func TestConfigValidate(t *testing.T) {
 		{"reconnect window negative", false, func(c *Config) { c.ReconnectWindow = -time.Second }, "reconnect_window"},
 		{"ping interval sub-second", false, func(c *Config) { c.PingInterval = 500 * time.Millisecond }, "ping_interval must be at least 1s"},
 		{"ping timeout short", false, func(c *Config) { c.PingTimeout = c.PingInterval }, "ping_timeout (5s) must be longer"},
-		{"shutdown grace", false, func(c *Config) { c.ShutdownGrace = -1 }, "shutdown_grace"},
+		{"shutdown grace zero", false, func(c *Config) { c.ShutdownGrace = 0 }, "shutdown_grace must be positive"},
 		{"dev short secret ok", true, func(*Config) {}, ""},
 		{"dev no keys ok", true, func(c *Config) { c.Keys = nil }, ""},
 		{"dev loopback v6", true, func(c *Config) { c.Bind = "::1" }, ""},
