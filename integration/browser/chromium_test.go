@@ -22,8 +22,12 @@ const chromiumPath = "/usr/bin/chromium"
 // it the browser's context is cancelled, which kills the process.
 const closeTimeout = 10 * time.Second
 
-// maxLogBytes caps the browser output kept for failure reports.
-const maxLogBytes = 64 << 10
+// maxLogBytes caps the browser output kept for failure reports; maxLineBytes
+// caps one line (signaling URLs carry a token and a join request).
+const (
+	maxLogBytes  = 64 << 10
+	maxLineBytes = 600
+)
 
 // chromiumFlags are the command-line flags of the test browser. chromedp adds
 // --remote-debugging-pipe (the test speaks CDP over a pipe, so the browser
@@ -59,6 +63,9 @@ type lockedLog struct {
 }
 
 func (l *lockedLog) add(line string) {
+	if len(line) > maxLineBytes {
+		line = line[:maxLineBytes] + "…"
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.size+len(line) > maxLogBytes {
@@ -224,6 +231,9 @@ func eval[T any](tb *tab, timeout time.Duration, expr string) (T, error) {
 	defer cancel()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
+		if len(expr) > 60 {
+			expr = expr[:60] + "…"
+		}
 		return v, fmt.Errorf("tab %s: evaluating %s: %w", tb.name, expr, err)
 	}
 	return v, nil
