@@ -296,12 +296,18 @@ func isLocalAddr(ip netip.Addr, interfaceAddrs func() ([]net.Addr, error)) bool 
 	return false
 }
 
-// Warnings returns advice about a valid but risky Config (for example short
-// secrets that dev mode tolerates). The caller logs them.
+// Warnings returns advice about risky settings that do not stop every use of
+// the Config: secrets shorter than MinSecretLength (which Validate rejects
+// outside dev mode, but which can still sign tokens), except the well-known
+// dev key pair itself. The caller logs them.
 func (c *Config) Warnings() []string {
 	var w []string
 	for _, k := range c.SortedKeyIDs() {
-		if s := c.Keys[k]; s != "" && len(s) < MinSecretLength {
+		s := c.Keys[k]
+		if k == DevAPIKey && s == DevAPISecret {
+			continue
+		}
+		if s != "" && len(s) < MinSecretLength {
 			w = append(w, fmt.Sprintf("secret of API key %q is shorter than %d characters: only acceptable in dev mode", k, MinSecretLength))
 		}
 	}
