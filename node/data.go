@@ -1,0 +1,95 @@
+package node
+
+import (
+	"slices"
+
+	"github.com/livekit/protocol/livekit"
+	"github.com/pion/webrtc/v4"
+	"google.golang.org/protobuf/proto"
+)
+
+// LiveKit's data channel labels.
+const (
+	reliableLabel = "_reliable"
+	lossyLabel    = "_lossy"
+)
+
+// onDataChannel receives a client's publisher-side data channel and forwards what arrives.
+func (p *Participant) onDataChannel(dc *webrtc.DataChannel) {
+	label := dc.Label()
+	if label != reliableLabel && label != lossyLabel {
+		p.log.Debug().Str("label", label).Msg("ignoring unknown data channel")
+		return
+	}
+	dc.OnMessage(func(msg webrtc.DataChannelMessage) { p.onData(label, msg.Data) })
+}
+
+// onData validates one DataPacket from the client, stamps the sender and forwards it.
+func (p *Participant) onData(label string, data []byte) {
+	m := p.node.metrics
+	pkt := &livekit.DataPacket{}
+	if err := proto.Unmarshal(data, pkt); err != nil {
+		m.dataDropped.WithLabelValues("malformed").Inc()
+		p.log.Debug().Err(err).Msg("malformed data packet")
+		return
+	}
+	p.mu.Lock()
+	allowed := p.grants.Video.GetCanPublishData()
+	p.mu.Unlock()
+	if !allowed {
+		m.dataDropped.WithLabelValues("not_allowed").Inc()
+		return
+	}
+	pkt.ParticipantIdentity = p.identity
+	if u := pkt.GetUser(); u != nil {
+		u.ParticipantSid = p.sid
+		u.ParticipantIdentity = p.identity
+		if len(pkt.DestinationIdentities) == 0 && len(u.DestinationIdentities) > 0 {
+			pkt.DestinationIdentities = u.DestinationIdentities
+		}
+	}
+	out, err := proto.Marshal(pkt)
+	if err != nil {
+		m.dataDropped.WithLabelValues("marshal").Inc()
+		return
+	}
+	p.room.forwardData(p, label, pkt.DestinationIdentities, out)
+}
+
+// forwardData sends an encoded DataPacket to every participant but the sender (nil for server
+// data), restricted to dests when non-empty.
+func (r *Room) forwardData(from *Participant, label string, dests []string, data []byte) {
+	m := r.node.metrics
+	for _, o := range r.participantList() {
+		if o == from {
+			continue
+		}
+		if len(dests) > 0 && !slices.Contains(dests, o.identity) {
+			continue
+		}
+		dc := o.dataChannel(label)
+		if dc == nil || dc.ReadyState() != webrtc.DataChannelStateOpen {
+			m.dataDropped.WithLabelValues("not_open").Inc()
+			continue
+		}
+		if err := dc.Send(data); err != nil {
+			m.dataDropped.WithLabelValues("send").Inc()
+			continue
+		}
+		m.dataForwarded.WithLabelValues(label).Inc()
+	}
+}
+
+// dataChannel returns the participant's subscriber-side data channel with that label.
+func (p *Participant) dataChannel(label string) *webrtc.DataChannel {
+	p.mu.Lock()
+	sub := p.subscriber
+	p.mu.Unlock()
+	if sub == nil {
+		return nil
+	}
+	if label == reliableLabel {
+		return sub.reliable
+	}
+	return sub.lossy
+}

@@ -1,0 +1,53 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+func (n *Node) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/rtc", n.handleRTC)
+	mux.HandleFunc("/rtc/validate", n.handleValidate)
+	mux.HandleFunc("/healthz", n.handleHealth)
+	mux.Handle("/metrics", promhttp.HandlerFor(n.metrics.registry, promhttp.HandlerOpts{}))
+	rs := n.roomServiceHandler()
+	mux.Handle(rs.PathPrefix(), rs)
+	return mux
+}
+
+func (n *Node) handleHealth(w http.ResponseWriter, _ *http.Request) {
+	n.mu.Lock()
+	closed := n.closed
+	n.mu.Unlock()
+	if closed {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = fmt.Fprintln(w, "OK")
+}
+
+// handleValidate lets clients learn why a join failed: 200 when the token would be accepted,
+// 401 with the reason otherwise.
+func (n *Node) handleValidate(w http.ResponseWriter, r *http.Request) {
+	grants, err := n.keys.verifyJoin(tokenFromRequest(r))
+	if err == nil {
+		_, err = joinParamsFrom(r, grants)
+	}
+	if err != nil {
+		http.Error(w, err.Error(), httpStatus(err))
+		return
+	}
+	_, _ = fmt.Fprintln(w, "success")
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	status := httpStatus(err)
+	if errors.Is(err, ErrBadRequest) {
+		status = http.StatusBadRequest
+	}
+	http.Error(w, err.Error(), status)
+}

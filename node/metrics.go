@@ -1,0 +1,74 @@
+package node
+
+import (
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// metrics is the node's Prometheus registry. Each node has its own, so several nodes can run in
+// one process (tests). Media counters are read from sfu.Counters at scrape time.
+type metrics struct {
+	registry         *prometheus.Registry
+	rooms            prometheus.Gauge
+	participants     prometheus.Gauge
+	tracksPublished  prometheus.Gauge
+	tracksSubscribed prometheus.Gauge
+	authFailures     prometheus.Counter
+	badSignal        prometheus.Counter
+	dataForwarded    *prometheus.CounterVec
+	dataDropped      *prometheus.CounterVec
+}
+
+func newMetrics(n *Node) *metrics {
+	reg := prometheus.NewRegistry()
+	labels := prometheus.Labels{"node": n.cfg.NodeID}
+	gauge := func(name, help string) prometheus.Gauge {
+		g := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "edge", Name: name, Help: help, ConstLabels: labels})
+		reg.MustRegister(g)
+		return g
+	}
+	counter := func(name, help string) prometheus.Counter {
+		c := prometheus.NewCounter(prometheus.CounterOpts{Namespace: "edge", Name: name, Help: help, ConstLabels: labels})
+		reg.MustRegister(c)
+		return c
+	}
+	m := &metrics{
+		registry:         reg,
+		rooms:            gauge("rooms", "Rooms open on this node."),
+		participants:     gauge("participants", "Participants connected to this node."),
+		tracksPublished:  gauge("published_tracks", "Tracks published by participants on this node."),
+		tracksSubscribed: gauge("subscribed_tracks", "Down-tracks forwarding to subscribers on this node."),
+		authFailures:     counter("auth_failures_total", "Join attempts refused for token or grant reasons."),
+		badSignal:        counter("signal_malformed_total", "Signal messages that did not decode (connection closed)."),
+		dataForwarded: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "edge", Name: "data_packets_forwarded_total",
+			Help: "Data packets delivered to subscribers.", ConstLabels: labels}, []string{"channel"}),
+		dataDropped: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "edge", Name: "data_packets_dropped_total",
+			Help: "Data packets not delivered, by reason.", ConstLabels: labels}, []string{"reason"}),
+	}
+	reg.MustRegister(m.dataForwarded, m.dataDropped)
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	c := n.counters
+	fromCounter := func(name, help string, v *atomic.Uint64, extra prometheus.Labels) {
+		l := prometheus.Labels{"node": n.cfg.NodeID}
+		for k, val := range extra {
+			l[k] = val
+		}
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "edge", Name: name, Help: help, ConstLabels: l},
+			func() float64 { return float64(v.Load()) }))
+	}
+	fromCounter("packets_total", "RTP packets received from publishers (in) and sent to subscribers (out).", &c.PacketsIn, prometheus.Labels{"direction": "in"})
+	fromCounter("packets_total", "RTP packets received from publishers (in) and sent to subscribers (out).", &c.PacketsOut, prometheus.Labels{"direction": "out"})
+	fromCounter("bytes_total", "RTP bytes received from publishers (in) and sent to subscribers (out).", &c.BytesIn, prometheus.Labels{"direction": "in"})
+	fromCounter("bytes_total", "RTP bytes received from publishers (in) and sent to subscribers (out).", &c.BytesOut, prometheus.Labels{"direction": "out"})
+	fromCounter("forward_drops_total", "Packets not forwarded to a down-track (other layer, waiting for keyframe, write error).", &c.PacketsDropped, nil)
+	fromCounter("nacks_total", "Sequence numbers NACKed by subscribers.", &c.NACKsIn, nil)
+	fromCounter("retransmits_total", "NACKed packets answered from a receiver cache.", &c.Retransmits, nil)
+	fromCounter("retransmit_misses_total", "NACKed packets no longer in the cache.", &c.RetransmitMisses, nil)
+	fromCounter("plis_total", "PLI/FIR from subscribers (in) and sent to publishers (out).", &c.PLIsIn, prometheus.Labels{"direction": "in"})
+	fromCounter("plis_total", "PLI/FIR from subscribers (in) and sent to publishers (out).", &c.PLIsOut, prometheus.Labels{"direction": "out"})
+	fromCounter("plis_throttled_total", "Keyframe requests suppressed by the per-layer throttle.", &c.PLIsThrottled, nil)
+	return m
+}

@@ -1,0 +1,299 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/livekit/protocol/auth"
+	"github.com/livekit/protocol/livekit"
+	"github.com/twitchtv/twirp"
+	"google.golang.org/protobuf/proto"
+)
+
+type grantsKey struct{}
+
+// roomService implements LiveKit's RoomService over Twirp (protobuf and JSON) for this node.
+type roomService struct{ n *Node }
+
+func (n *Node) roomServiceHandler() livekit.TwirpServer {
+	srv := livekit.NewRoomServiceServer(&roomService{n: n}, twirp.WithServerPathPrefix("/twirp"))
+	return &authedTwirp{TwirpServer: srv, n: n}
+}
+
+// authedTwirp verifies the bearer token before Twirp dispatch and puts the grants in the context.
+type authedTwirp struct {
+	livekit.TwirpServer
+	n *Node
+}
+
+func (a *authedTwirp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g, err := a.n.keys.verify(tokenFromRequest(r))
+	if err != nil {
+		a.n.metrics.authFailures.Inc()
+		twirpError(w, twirp.NewError(twirp.Unauthenticated, err.Error()))
+		return
+	}
+	a.TwirpServer.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), grantsKey{}, g)))
+}
+
+func twirpError(w http.ResponseWriter, terr twirp.Error) {
+	_ = twirp.WriteError(w, terr)
+}
+
+func grantsFrom(ctx context.Context) *auth.VideoGrant {
+	g, _ := ctx.Value(grantsKey{}).(*auth.ClaimGrants)
+	if g == nil || g.Video == nil {
+		return &auth.VideoGrant{}
+	}
+	return g.Video
+}
+
+func denied(what string) error {
+	return twirp.NewError(twirp.PermissionDenied, "token lacks the "+what+" grant")
+}
+
+// requireAdmin checks the roomAdmin grant for a room.
+func requireAdmin(ctx context.Context, room string) error {
+	v := grantsFrom(ctx)
+	if !v.RoomAdmin || (v.Room != "" && v.Room != room) {
+		return denied("roomAdmin")
+	}
+	return nil
+}
+
+func toTwirp(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrRoomNotFound), errors.Is(err, ErrParticipantGone), errors.Is(err, ErrTrackNotFound):
+		return twirp.NewError(twirp.NotFound, err.Error())
+	case errors.Is(err, ErrNodeClosed):
+		return twirp.NewError(twirp.Unavailable, err.Error())
+	case errors.Is(err, ErrBadRequest):
+		return twirp.NewError(twirp.InvalidArgument, err.Error())
+	}
+	return twirp.InternalErrorWith(err)
+}
+
+func (s *roomService) CreateRoom(ctx context.Context, req *livekit.CreateRoomRequest) (*livekit.Room, error) {
+	if !grantsFrom(ctx).RoomCreate {
+		return nil, denied("roomCreate")
+	}
+	if req.Name == "" {
+		return nil, twirp.RequiredArgumentError("name")
+	}
+	r, err := s.n.getOrCreateRoom(req.Name, func(r *Room) {
+		if req.EmptyTimeout > 0 {
+			r.emptyTimeout = time.Duration(req.EmptyTimeout) * time.Second
+		}
+		r.maxParticipants = req.MaxParticipants
+		r.metadata = req.Metadata
+	})
+	if err != nil {
+		return nil, toTwirp(err)
+	}
+	r.mu.Lock()
+	empty := len(r.participants) == 0 && r.emptyTimer == nil
+	if empty {
+		r.emptyTimer = time.AfterFunc(r.emptyTimeout, r.closeIfEmpty)
+	}
+	r.mu.Unlock()
+	return r.toProto(), nil
+}
+
+func (s *roomService) ListRooms(ctx context.Context, req *livekit.ListRoomsRequest) (*livekit.ListRoomsResponse, error) {
+	if !grantsFrom(ctx).RoomList {
+		return nil, denied("roomList")
+	}
+	res := &livekit.ListRoomsResponse{}
+	for _, r := range s.n.roomList() {
+		if len(req.Names) > 0 && !contains(req.Names, r.name) {
+			continue
+		}
+		res.Rooms = append(res.Rooms, r.toProto())
+	}
+	return res, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *roomService) DeleteRoom(ctx context.Context, req *livekit.DeleteRoomRequest) (*livekit.DeleteRoomResponse, error) {
+	if !grantsFrom(ctx).RoomCreate {
+		return nil, denied("roomCreate")
+	}
+	r := s.n.room(req.Room)
+	if r == nil {
+		return nil, toTwirp(ErrRoomNotFound)
+	}
+	r.close(livekit.DisconnectReason_ROOM_DELETED)
+	return &livekit.DeleteRoomResponse{}, nil
+}
+
+func (s *roomService) roomFor(ctx context.Context, name string) (*Room, error) {
+	if err := requireAdmin(ctx, name); err != nil {
+		return nil, err
+	}
+	r := s.n.room(name)
+	if r == nil {
+		return nil, toTwirp(ErrRoomNotFound)
+	}
+	return r, nil
+}
+
+func (s *roomService) participantFor(ctx context.Context, room, identity string) (*Participant, error) {
+	r, err := s.roomFor(ctx, room)
+	if err != nil {
+		return nil, err
+	}
+	p := r.participant(identity)
+	if p == nil {
+		return nil, toTwirp(ErrParticipantGone)
+	}
+	return p, nil
+}
+
+func (s *roomService) ListParticipants(ctx context.Context, req *livekit.ListParticipantsRequest) (*livekit.ListParticipantsResponse, error) {
+	r, err := s.roomFor(ctx, req.Room)
+	if err != nil {
+		return nil, err
+	}
+	res := &livekit.ListParticipantsResponse{}
+	for _, p := range r.participantList() {
+		res.Participants = append(res.Participants, p.info())
+	}
+	return res, nil
+}
+
+func (s *roomService) GetParticipant(ctx context.Context, req *livekit.RoomParticipantIdentity) (*livekit.ParticipantInfo, error) {
+	p, err := s.participantFor(ctx, req.Room, req.Identity)
+	if err != nil {
+		return nil, err
+	}
+	return p.info(), nil
+}
+
+func (s *roomService) RemoveParticipant(ctx context.Context, req *livekit.RoomParticipantIdentity) (*livekit.RemoveParticipantResponse, error) {
+	p, err := s.participantFor(ctx, req.Room, req.Identity)
+	if err != nil {
+		return nil, err
+	}
+	p.room.removeParticipant(p, livekit.DisconnectReason_PARTICIPANT_REMOVED)
+	return &livekit.RemoveParticipantResponse{}, nil
+}
+
+func (s *roomService) MutePublishedTrack(ctx context.Context, req *livekit.MuteRoomTrackRequest) (*livekit.MuteRoomTrackResponse, error) {
+	p, err := s.participantFor(ctx, req.Room, req.Identity)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.setTrackMuted(req.TrackSid, req.Muted); err != nil {
+		return nil, toTwirp(err)
+	}
+	// Tell the publisher so its SDK stops sending and updates its UI.
+	p.sendSignal(&livekit.SignalResponse{Message: &livekit.SignalResponse_Mute{
+		Mute: &livekit.MuteTrackRequest{Sid: req.TrackSid, Muted: req.Muted}}})
+	for _, t := range p.info().Tracks {
+		if t.Sid == req.TrackSid {
+			return &livekit.MuteRoomTrackResponse{Track: t}, nil
+		}
+	}
+	return nil, toTwirp(ErrTrackNotFound)
+}
+
+func (s *roomService) UpdateParticipant(ctx context.Context, req *livekit.UpdateParticipantRequest) (*livekit.ParticipantInfo, error) {
+	p, err := s.participantFor(ctx, req.Room, req.Identity)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	if req.Name != "" {
+		p.name = req.Name
+	}
+	if req.Metadata != "" {
+		p.metadata = req.Metadata
+	}
+	for k, v := range req.Attributes {
+		if v == "" {
+			delete(p.attributes, k)
+		} else {
+			p.attributes[k] = v
+		}
+	}
+	if perm := req.Permission; perm != nil {
+		p.grants.Video.UpdateFromPermission(perm)
+	}
+	p.mu.Unlock()
+	p.changedSelf()
+	if req.Permission != nil && !req.Permission.CanSubscribe {
+		p.mu.Lock()
+		var sids []string
+		for sid := range p.subs {
+			sids = append(sids, sid)
+		}
+		p.mu.Unlock()
+		for _, sid := range sids {
+			p.unsubscribe(sid)
+		}
+	}
+	return p.info(), nil
+}
+
+func (s *roomService) UpdateSubscriptions(ctx context.Context, req *livekit.UpdateSubscriptionsRequest) (*livekit.UpdateSubscriptionsResponse, error) {
+	p, err := s.participantFor(ctx, req.Room, req.Identity)
+	if err != nil {
+		return nil, err
+	}
+	p.updateSubscription(&livekit.UpdateSubscription{TrackSids: req.TrackSids, Subscribe: req.Subscribe,
+		ParticipantTracks: req.ParticipantTracks})
+	return &livekit.UpdateSubscriptionsResponse{}, nil
+}
+
+func (s *roomService) SendData(ctx context.Context, req *livekit.SendDataRequest) (*livekit.SendDataResponse, error) {
+	r, err := s.roomFor(ctx, req.Room)
+	if err != nil {
+		return nil, err
+	}
+	label := reliableLabel
+	if req.Kind == livekit.DataPacket_LOSSY {
+		label = lossyLabel
+	}
+	dests := req.DestinationIdentities
+	pkt := &livekit.DataPacket{Kind: req.Kind, DestinationIdentities: dests, Value: &livekit.DataPacket_User{
+		User: &livekit.UserPacket{Payload: req.Data, Topic: req.Topic, DestinationIdentities: dests}}}
+	data, err := proto.Marshal(pkt)
+	if err != nil {
+		return nil, twirp.InternalErrorWith(err)
+	}
+	r.forwardData(nil, label, dests, data)
+	return &livekit.SendDataResponse{}, nil
+}
+
+func (s *roomService) UpdateRoomMetadata(ctx context.Context, req *livekit.UpdateRoomMetadataRequest) (*livekit.Room, error) {
+	r, err := s.roomFor(ctx, req.Room)
+	if err != nil {
+		return nil, err
+	}
+	r.setMetadata(req.Metadata)
+	return r.toProto(), nil
+}
+
+func (s *roomService) ForwardParticipant(context.Context, *livekit.ForwardParticipantRequest) (*livekit.ForwardParticipantResponse, error) {
+	return nil, twirp.NewError(twirp.Unimplemented, "ForwardParticipant is a LiveKit Cloud feature that edge does not offer")
+}
+
+func (s *roomService) MoveParticipant(context.Context, *livekit.MoveParticipantRequest) (*livekit.MoveParticipantResponse, error) {
+	return nil, twirp.NewError(twirp.Unimplemented, "MoveParticipant is a LiveKit Cloud feature that edge does not offer")
+}
+
+func (s *roomService) PerformRpc(context.Context, *livekit.PerformRpcRequest) (*livekit.PerformRpcResponse, error) {
+	return nil, twirp.NewError(twirp.Unimplemented, "server-initiated RPC is not offered by edge yet; clients use RPC over data packets")
+}

@@ -1,0 +1,231 @@
+package node
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/livekit/protocol/auth"
+	"github.com/livekit/protocol/livekit"
+	"github.com/rs/zerolog"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+)
+
+// maxSignalMessage bounds one signal message from a client.
+const maxSignalMessage = 1 << 20
+
+// signalQueueSize bounds the responses waiting for a slow client; a client that falls this far
+// behind is disconnected rather than buffering without limit.
+const signalQueueSize = 512
+
+// joinParams are what a client asks for when it opens /rtc.
+type joinParams struct {
+	grants        *auth.ClaimGrants
+	room          string
+	autoSubscribe bool
+	reconnect     bool
+	sid           string
+	protocol      int32
+	sdk           string
+	attributes    map[string]string
+}
+
+func joinParamsFrom(r *http.Request, grants *auth.ClaimGrants) (joinParams, error) {
+	q := r.URL.Query()
+	p := joinParams{
+		grants:        grants,
+		room:          grants.Video.Room,
+		autoSubscribe: q.Get("auto_subscribe") != "0",
+		reconnect:     q.Get("reconnect") == "1",
+		sid:           q.Get("sid"),
+		sdk:           q.Get("sdk"),
+	}
+	if v := q.Get("protocol"); v != "" {
+		pv, err := strconv.Atoi(v)
+		if err != nil {
+			return p, fmt.Errorf("%w: protocol %q", ErrBadRequest, v)
+		}
+		p.protocol = int32(pv)
+	}
+	if a := q.Get("attributes"); a != "" {
+		raw, err := base64.URLEncoding.DecodeString(a)
+		if err != nil {
+			return p, fmt.Errorf("%w: attributes: %v", ErrBadRequest, err)
+		}
+		if err := json.Unmarshal(raw, &p.attributes); err != nil {
+			return p, fmt.Errorf("%w: attributes: %v", ErrBadRequest, err)
+		}
+	}
+	return p, nil
+}
+
+// handleRTC is the v0 ("dual peer connection") signaling endpoint.
+func (n *Node) handleRTC(w http.ResponseWriter, r *http.Request) {
+	grants, err := n.keys.verifyJoin(tokenFromRequest(r))
+	var p joinParams
+	if err == nil {
+		p, err = joinParamsFrom(r, grants)
+	}
+	if err != nil {
+		n.metrics.authFailures.Inc()
+		n.log.Info().Err(err).Str("remote", r.RemoteAddr).Msg("join refused")
+		writeError(w, err)
+		return
+	}
+	if !n.goAdd() {
+		writeError(w, ErrNodeClosed)
+		return
+	}
+	defer n.wg.Done()
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	if err != nil {
+		n.log.Info().Err(err).Msg("websocket upgrade failed")
+		return
+	}
+	ws.SetReadLimit(maxSignalMessage)
+	log := n.log.With().Str("room", p.room).Str("participant", grants.Identity).Logger()
+	sc := newSignalConn(ws, log)
+	n.wg.Add(1) // within the handler's own registration, so never after Wait began
+	go func() { defer n.wg.Done(); sc.writeLoop() }()
+
+	part, err := n.join(p, sc)
+	if err != nil {
+		log.Info().Err(err).Msg("join failed")
+		sc.closeWith(websocket.StatusPolicyViolation, err.Error())
+		return
+	}
+	sc.readLoop(part)
+}
+
+// signalConn is one client's WebSocket. One goroutine writes (writeLoop), one reads (readLoop);
+// send never blocks.
+type signalConn struct {
+	ws  *websocket.Conn
+	log zerolog.Logger
+	out chan *livekit.SignalResponse
+
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	closeOnce sync.Once
+	done      chan struct{} // closed when the connection is finished
+}
+
+func newSignalConn(ws *websocket.Conn, log zerolog.Logger) *signalConn {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &signalConn{ws: ws, log: log, out: make(chan *livekit.SignalResponse, signalQueueSize),
+		ctx: ctx, cancel: cancel, done: make(chan struct{})}
+}
+
+// send queues a response. It reports false when the connection is closed or the client is too
+// slow; in the latter case the connection is closed.
+func (c *signalConn) send(msg *livekit.SignalResponse) bool {
+	select {
+	case <-c.done:
+		return false
+	default:
+	}
+	select {
+	case c.out <- msg:
+		return true
+	default:
+		c.log.Warn().Msg("signal queue full, closing slow client")
+		c.closeWith(websocket.StatusTryAgainLater, "signal queue full")
+		return false
+	}
+}
+
+func (c *signalConn) writeLoop() {
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case msg := <-c.out:
+			b, err := proto.Marshal(msg)
+			if err != nil {
+				c.log.Error().Err(err).Msg("marshal signal response")
+				continue
+			}
+			wctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+			err = c.ws.Write(wctx, websocket.MessageBinary, b)
+			cancel()
+			if err != nil {
+				c.closeWith(websocket.StatusInternalError, "write failed")
+				return
+			}
+		}
+	}
+}
+
+// flushAndClose gives queued messages (e.g. a leave) a moment to go out, then closes.
+func (c *signalConn) flushAndClose(reason string) {
+	deadline := time.Now().Add(time.Second)
+	for len(c.out) > 0 && time.Now().Before(deadline) {
+		select {
+		case <-c.done:
+			return
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	c.closeWith(websocket.StatusNormalClosure, reason)
+}
+
+func (c *signalConn) closeWith(code websocket.StatusCode, reason string) {
+	c.closeOnce.Do(func() {
+		close(c.done)
+		c.cancel()
+		_ = c.ws.Close(code, reason)
+	})
+}
+
+// readLoop reads requests until the connection ends and hands them to the participant. A
+// message that does not decode closes this connection only.
+func (c *signalConn) readLoop(p *Participant) {
+	defer func() {
+		c.closeWith(websocket.StatusNormalClosure, "")
+		p.onSignalClosed(c)
+	}()
+	for {
+		typ, data, err := c.ws.Read(c.ctx)
+		if err != nil {
+			if !errors.Is(err, context.Canceled) && websocket.CloseStatus(err) == -1 {
+				c.log.Debug().Err(err).Msg("signal read ended")
+			}
+			return
+		}
+		req, err := decodeSignalRequest(typ, data)
+		if err != nil {
+			p.node.metrics.badSignal.Inc()
+			c.log.Warn().Err(err).Int("bytes", len(data)).Msg("malformed signal message, closing connection")
+			c.closeWith(websocket.StatusUnsupportedData, "malformed signal message")
+			return
+		}
+		if err := p.handleSignal(c, req); err != nil {
+			c.log.Warn().Err(err).Msg("signal request failed")
+		}
+	}
+}
+
+// decodeSignalRequest decodes one client message: protobuf in binary frames, JSON in text frames
+// (LiveKit clients may use either).
+func decodeSignalRequest(typ websocket.MessageType, data []byte) (*livekit.SignalRequest, error) {
+	req := &livekit.SignalRequest{}
+	var err error
+	if typ == websocket.MessageBinary {
+		err = proto.Unmarshal(data, req)
+	} else {
+		err = protojson.Unmarshal(data, req)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: signal message: %v", ErrBadRequest, err)
+	}
+	return req, nil
+}

@@ -1,0 +1,291 @@
+package node
+
+import (
+	"slices"
+
+	"github.com/livekit/protocol/livekit"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/edgemesh/edge/sfu"
+)
+
+// subscription is one down-track of this participant: a track of another participant
+// forwarded to it over its subscriber peer connection.
+type subscription struct {
+	trackSid     string
+	publisherSid string
+	publisher    string // identity
+	downTrack    *sfu.DownTrack
+	sender       *webrtc.RTPSender
+}
+
+// newSubscriberTransport creates the peer connection the server sends media on, with the
+// server-side data channels the client receives data on.
+func (p *Participant) newSubscriberTransport() (*pcTransport, error) {
+	t, err := newPCTransport(p.node.api, livekit.SignalTarget_SUBSCRIBER, p.log, p.sendSignal)
+	if err != nil {
+		return nil, err
+	}
+	ordered := true
+	if t.reliable, err = t.pc.CreateDataChannel(reliableLabel, &webrtc.DataChannelInit{Ordered: &ordered}); err != nil {
+		t.close()
+		return nil, err
+	}
+	unordered, zero := false, uint16(0)
+	if t.lossy, err = t.pc.CreateDataChannel(lossyLabel, &webrtc.DataChannelInit{Ordered: &unordered, MaxRetransmits: &zero}); err != nil {
+		t.close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// onTrackPublished offers a newly published track to everyone else.
+func (r *Room) onTrackPublished(pub *Participant, pt *publishedTrack) {
+	for _, o := range r.others(pub) {
+		o.maybeSubscribe(pub, pt, false)
+	}
+}
+
+// onTrackMuted pauses or resumes every down-track of a track.
+func (r *Room) onTrackMuted(trackSid string, muted bool) {
+	for _, p := range r.participantList() {
+		p.mu.Lock()
+		s := p.subs[trackSid]
+		p.mu.Unlock()
+		if s != nil {
+			s.downTrack.SetPaused(muted)
+		}
+	}
+}
+
+// subscribeExisting subscribes a newly joined participant to every track already published.
+func (p *Participant) subscribeExisting() {
+	for _, o := range p.room.others(p) {
+		for _, pt := range o.publishedList() {
+			p.maybeSubscribe(o, pt, false)
+		}
+	}
+}
+
+// allowedBy reports whether pub's subscription permissions let p receive track sid.
+func (pub *Participant) allows(p *Participant, sid string) bool {
+	pub.mu.Lock()
+	perm := pub.subPerm
+	pub.mu.Unlock()
+	if perm == nil || perm.AllParticipants {
+		return true
+	}
+	for _, tp := range perm.TrackPermissions {
+		if tp.ParticipantSid != p.sid && tp.ParticipantIdentity != p.identity {
+			continue
+		}
+		if tp.AllTracks || slices.Contains(tp.TrackSids, sid) {
+			return true
+		}
+	}
+	return false
+}
+
+// maybeSubscribe creates a down-track for pt unless p does not want or may not have it.
+// explicit marks a subscription the client asked for (auto-subscribe off).
+func (p *Participant) maybeSubscribe(pub *Participant, pt *publishedTrack, explicit bool) {
+	sid := pt.info.Sid
+	p.mu.Lock()
+	if p.closed || p.subs[sid] != nil || !p.grants.Video.GetCanSubscribe() ||
+		(!explicit && (!p.autoSubscribe || p.unsubscribed[sid])) {
+		p.mu.Unlock()
+		return
+	}
+	sub := p.subscriber
+	p.mu.Unlock()
+	if !pub.allows(p, sid) {
+		return
+	}
+	dt, err := sfu.NewDownTrack(sfu.DownTrackParams{
+		Source:       pt.receiver,
+		SubscriberID: p.sid,
+		StreamID:     pub.sid + "|" + sid,
+		MaxLayer:     2,
+		Counters:     p.node.counters,
+		Logger:       p.log.With().Str("track", sid).Str("publisher", pub.identity).Logger(),
+	})
+	if err != nil {
+		p.log.Warn().Err(err).Str("track", sid).Msg("create down-track")
+		return
+	}
+	if err := pt.receiver.AddDownTrack(dt); err != nil {
+		p.log.Debug().Err(err).Str("track", sid).Msg("source refused down-track")
+		return
+	}
+	sender, err := sub.pc.AddTrack(dt)
+	if err != nil {
+		dt.Close()
+		p.log.Warn().Err(err).Str("track", sid).Msg("add down-track to peer connection")
+		return
+	}
+	s := &subscription{trackSid: sid, publisherSid: pub.sid, publisher: pub.identity, downTrack: dt, sender: sender}
+	p.mu.Lock()
+	if p.closed || p.subs[sid] != nil {
+		p.mu.Unlock()
+		dt.Close()
+		_ = sub.pc.RemoveTrack(sender)
+		return
+	}
+	p.subs[sid] = s
+	p.mu.Unlock()
+	dt.SetRTPSender(sender)
+	pub.mu.Lock()
+	muted := pt.info.Muted
+	pub.mu.Unlock()
+	if muted {
+		dt.SetPaused(true)
+	}
+	dt.OnClose(func() { p.onDownTrackClosed(s) })
+	p.node.metrics.tracksSubscribed.Inc()
+	p.log.Debug().Str("track", sid).Str("publisher", pub.identity).Msg("subscribed")
+	if err := sub.negotiate(false); err != nil {
+		p.log.Warn().Err(err).Msg("renegotiate subscriber")
+	}
+}
+
+// onDownTrackClosed removes a finished down-track from the subscriber connection.
+func (p *Participant) onDownTrackClosed(s *subscription) {
+	p.mu.Lock()
+	if p.subs[s.trackSid] != s {
+		p.mu.Unlock()
+		return
+	}
+	delete(p.subs, s.trackSid)
+	closed := p.closed
+	sub := p.subscriber
+	p.mu.Unlock()
+	p.node.metrics.tracksSubscribed.Dec()
+	if closed {
+		return
+	}
+	if err := sub.pc.RemoveTrack(s.sender); err != nil {
+		p.log.Debug().Err(err).Msg("remove down-track")
+	}
+	if err := sub.negotiate(false); err != nil {
+		p.log.Warn().Err(err).Msg("renegotiate subscriber")
+	}
+}
+
+// unsubscribe drops the down-track of sid, if any.
+func (p *Participant) unsubscribe(sid string) {
+	p.mu.Lock()
+	s := p.subs[sid]
+	p.mu.Unlock()
+	if s != nil {
+		s.downTrack.Close()
+	}
+}
+
+// findPublished locates a published track in the room.
+func (r *Room) findPublished(sid string) (*Participant, *publishedTrack) {
+	for _, o := range r.participantList() {
+		o.mu.Lock()
+		pt := o.published[sid]
+		o.mu.Unlock()
+		if pt != nil {
+			return o, pt
+		}
+	}
+	return nil, nil
+}
+
+// updateSubscription applies an explicit subscribe/unsubscribe from the client.
+func (p *Participant) updateSubscription(u *livekit.UpdateSubscription) {
+	sids := slices.Clone(u.TrackSids)
+	for _, pt := range u.ParticipantTracks {
+		sids = append(sids, pt.TrackSids...)
+	}
+	for _, sid := range sids {
+		p.mu.Lock()
+		p.unsubscribed[sid] = !u.Subscribe
+		p.mu.Unlock()
+		if !u.Subscribe {
+			p.unsubscribe(sid)
+			continue
+		}
+		if pub, pt := p.room.findPublished(sid); pt != nil && pub != p {
+			p.maybeSubscribe(pub, pt, true)
+		}
+	}
+}
+
+// updateTrackSettings applies a subscriber's quality/size/disabled choice for its down-tracks.
+func (p *Participant) updateTrackSettings(u *livekit.UpdateTrackSettings) {
+	for _, sid := range u.TrackSids {
+		p.mu.Lock()
+		s := p.subs[sid]
+		p.mu.Unlock()
+		if s == nil {
+			continue
+		}
+		s.downTrack.SetPaused(u.Disabled)
+		if u.Disabled {
+			continue
+		}
+		_, pt := p.room.findPublished(sid)
+		s.downTrack.SetMaxLayer(maxLayerFor(u, pt))
+	}
+}
+
+// maxLayerFor turns requested quality or dimensions into a simulcast layer cap.
+func maxLayerFor(u *livekit.UpdateTrackSettings, pt *publishedTrack) int32 {
+	if u.Width == 0 && u.Height == 0 {
+		switch u.Quality {
+		case livekit.VideoQuality_LOW:
+			return 0
+		case livekit.VideoQuality_MEDIUM:
+			return 1
+		}
+		return 2
+	}
+	if pt == nil || len(pt.info.Layers) == 0 {
+		return 2
+	}
+	// The smallest layer at least as large as requested; the largest if none is.
+	best := int32(-1)
+	for _, l := range pt.info.Layers {
+		if l.Width >= u.Width && l.Height >= u.Height {
+			q := int32(l.Quality)
+			if best < 0 || q < best {
+				best = q
+			}
+		}
+	}
+	if best < 0 {
+		return 2
+	}
+	return best
+}
+
+// setSubscriptionPermission stores who may subscribe to this participant's tracks and drops
+// existing subscriptions that are no longer allowed.
+func (p *Participant) setSubscriptionPermission(perm *livekit.SubscriptionPermission) {
+	p.mu.Lock()
+	p.subPerm = perm
+	mine := make([]string, 0, len(p.published))
+	for sid := range p.published {
+		mine = append(mine, sid)
+	}
+	p.mu.Unlock()
+	for _, o := range p.room.others(p) {
+		for _, sid := range mine {
+			o.mu.Lock()
+			subscribed := o.subs[sid] != nil
+			o.mu.Unlock()
+			allowed := p.allows(o, sid)
+			switch {
+			case subscribed && !allowed:
+				o.unsubscribe(sid)
+			case !subscribed && allowed:
+				if _, pt := p.room.findPublished(sid); pt != nil {
+					o.maybeSubscribe(p, pt, false)
+				}
+			}
+		}
+	}
+}

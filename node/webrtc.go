@@ -1,0 +1,172 @@
+package node
+
+import (
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// Header extension URIs negotiated with clients.
+const (
+	audioLevelURI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+	twccURI       = sdp.TransportCCURI
+)
+
+var videoFeedback = []webrtc.RTCPFeedback{
+	{Type: webrtc.TypeRTCPFBGoogREMB},
+	{Type: webrtc.TypeRTCPFBTransportCC},
+	{Type: webrtc.TypeRTCPFBCCM, Parameter: "fir"},
+	{Type: webrtc.TypeRTCPFBNACK},
+	{Type: webrtc.TypeRTCPFBNACK, Parameter: "pli"},
+}
+
+// supportedCodecs lists the codecs an edge accepts from publishers and offers to subscribers.
+func supportedCodecs() []webrtc.RTPCodecParameters {
+	audioFB := []webrtc.RTCPFeedback{{Type: webrtc.TypeRTCPFBTransportCC}}
+	return []webrtc.RTPCodecParameters{
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2,
+			SDPFmtpLine: "minptime=10;useinbandfec=1", RTCPFeedback: audioFB}, PayloadType: 111},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: "audio/red", ClockRate: 48000, Channels: 2,
+			SDPFmtpLine: "111/111", RTCPFeedback: audioFB}, PayloadType: 63},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000,
+			RTCPFeedback: videoFeedback}, PayloadType: 96},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
+			SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f", RTCPFeedback: videoFeedback}, PayloadType: 125},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
+			SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=640032", RTCPFeedback: videoFeedback}, PayloadType: 123},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
+			SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=4d001f", RTCPFeedback: videoFeedback}, PayloadType: 127},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP9, ClockRate: 90000,
+			SDPFmtpLine: "profile-id=0", RTCPFeedback: videoFeedback}, PayloadType: 98},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP9, ClockRate: 90000,
+			SDPFmtpLine: "profile-id=2", RTCPFeedback: videoFeedback}, PayloadType: 100},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeAV1, ClockRate: 90000,
+			RTCPFeedback: videoFeedback}, PayloadType: 35},
+	}
+}
+
+func newMediaEngine() (*webrtc.MediaEngine, error) {
+	m := &webrtc.MediaEngine{}
+	for _, c := range supportedCodecs() {
+		kind := webrtc.RTPCodecTypeVideo
+		if c.MimeType == webrtc.MimeTypeOpus || c.MimeType == "audio/red" {
+			kind = webrtc.RTPCodecTypeAudio
+		}
+		if err := m.RegisterCodec(c, kind); err != nil {
+			return nil, fmt.Errorf("register codec %s: %w", c.MimeType, err)
+		}
+	}
+	exts := []struct {
+		uri   string
+		kinds []webrtc.RTPCodecType
+	}{
+		{sdp.SDESMidURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo}},
+		{sdp.SDESRTPStreamIDURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo}},
+		{sdp.SDESRepairRTPStreamIDURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo}},
+		{audioLevelURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio}},
+		{twccURI, []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo}},
+	}
+	for _, e := range exts {
+		for _, k := range e.kinds {
+			if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: e.uri}, k); err != nil {
+				return nil, fmt.Errorf("register extension %s: %w", e.uri, err)
+			}
+		}
+	}
+	return m, nil
+}
+
+// newInterceptorRegistry builds the per-node interceptor chain: NACK generation and receiver
+// reports towards publishers, TWCC feedback for incoming media and TWCC sequence numbers on
+// outgoing media. NACKs from subscribers are answered by the sfu from the receivers' caches,
+// and sender reports to subscribers come from the down-tracks, so neither responder is here.
+func newInterceptorRegistry() (*interceptor.Registry, error) {
+	r := &interceptor.Registry{}
+	gen, err := nack.NewGeneratorInterceptor(nack.GeneratorSize(1024), nack.GeneratorInterval(20*time.Millisecond))
+	if err != nil {
+		return nil, fmt.Errorf("nack generator: %w", err)
+	}
+	r.Add(gen)
+	rr, err := report.NewReceiverInterceptor()
+	if err != nil {
+		return nil, fmt.Errorf("receiver reports: %w", err)
+	}
+	r.Add(rr)
+	fb, err := twcc.NewSenderInterceptor(twcc.SendInterval(50 * time.Millisecond))
+	if err != nil {
+		return nil, fmt.Errorf("twcc feedback: %w", err)
+	}
+	r.Add(fb)
+	hx, err := twcc.NewHeaderExtensionInterceptor()
+	if err != nil {
+		return nil, fmt.Errorf("twcc header extension: %w", err)
+	}
+	r.Add(hx)
+	return r, nil
+}
+
+// rtcNet holds the node's ICE listeners, shared by every peer connection of the node.
+type rtcNet struct {
+	udpConn net.PacketConn
+	udpMux  ice.UDPMux
+	tcpLn   net.Listener
+	tcpMux  ice.TCPMux
+}
+
+func listenRTC(bind string, udpPort, tcpPort int) (*rtcNet, error) {
+	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(bind), Port: udpPort})
+	if err != nil {
+		return nil, fmt.Errorf("listen ICE/UDP: %w", err)
+	}
+	tcp, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.ParseIP(bind), Port: tcpPort})
+	if err != nil {
+		_ = udp.Close()
+		return nil, fmt.Errorf("listen ICE/TCP: %w", err)
+	}
+	return &rtcNet{
+		udpConn: udp,
+		udpMux:  webrtc.NewICEUDPMux(nil, udp),
+		tcpLn:   tcp,
+		tcpMux:  webrtc.NewICETCPMux(nil, tcp, 64),
+	}, nil
+}
+
+func (r *rtcNet) close() {
+	_ = r.udpMux.Close()
+	_ = r.tcpMux.Close()
+	_ = r.udpConn.Close()
+	_ = r.tcpLn.Close()
+}
+
+// newAPI builds the node's webrtc.API. Every node has its own: no globals, so many nodes can run
+// in one process.
+func newAPI(rn *rtcNet, nodeIP string, loopback bool) (*webrtc.API, error) {
+	m, err := newMediaEngine()
+	if err != nil {
+		return nil, err
+	}
+	reg, err := newInterceptorRegistry()
+	if err != nil {
+		return nil, err
+	}
+	se := webrtc.SettingEngine{}
+	se.SetICEUDPMux(rn.udpMux)
+	se.SetICETCPMux(rn.tcpMux)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6})
+	se.SetIncludeLoopbackCandidate(loopback)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.DisableActiveTCP(true)
+	se.SetICETimeouts(5*time.Second, 15*time.Second, 2*time.Second)
+	if nodeIP != "" {
+		se.SetNAT1To1IPs([]string{nodeIP}, webrtc.ICECandidateTypeHost)
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)), nil
+}
