@@ -1,0 +1,162 @@
+package integration
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	lksdk "github.com/livekit/server-sdk-go/v2"
+	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/webrtc/v4"
+)
+
+// rtpRecord is what a subscriber learned from one received RTP packet.
+type rtpRecord struct {
+	seq    uint16
+	ts     uint32
+	ssrc   uint32
+	marker bool
+
+	// Video only.
+	padding    bool // no payload (padding/probe packet)
+	frameStart bool // first packet of a VP8 frame (S=1, PID=0)
+	keyframe   bool // frameStart of a keyframe
+	layer      int  // simulcast layer index from the payload marker; -1 for padding
+	counter    uint32
+	width      uint16
+	height     uint16
+}
+
+// trackRecorder reads every RTP packet of one subscribed remote track and records it.
+//
+// Concurrency: run owns the read loop; all other methods may be called from any goroutine.
+type trackRecorder struct {
+	kind      lksdk.TrackKind
+	sid       string
+	publisher string
+
+	packets atomic.Int64
+	done    chan struct{}
+
+	mu       sync.Mutex // guards recs and firstErr
+	recs     []rtpRecord
+	firstErr error
+}
+
+func newTrackRecorder(kind lksdk.TrackKind, sid, publisher string) *trackRecorder {
+	return &trackRecorder{kind: kind, sid: sid, publisher: publisher, done: make(chan struct{})}
+}
+
+// run reads track until it ends (the peer connection closes). It returns when done is closed.
+func (r *trackRecorder) run(track *webrtc.TrackRemote) {
+	defer close(r.done)
+	for {
+		pkt, _, err := track.ReadRTP()
+		if err != nil {
+			return
+		}
+		rec := rtpRecord{
+			seq: pkt.SequenceNumber, ts: pkt.Timestamp, ssrc: pkt.SSRC, marker: pkt.Marker, layer: -1,
+		}
+		var perr error
+		if r.kind == lksdk.TrackKindVideo {
+			perr = classifyVP8(pkt, &rec)
+		}
+		r.packets.Add(1)
+		r.mu.Lock()
+		r.recs = append(r.recs, rec)
+		if perr != nil && r.firstErr == nil {
+			r.firstErr = fmt.Errorf("packet seq %d: %w", pkt.SequenceNumber, perr)
+		}
+		r.mu.Unlock()
+	}
+}
+
+var errUnknownFiller = errors.New("continuation packet with unknown filler byte")
+
+// classifyVP8 fills the video fields of rec from a VP8 RTP packet (RFC 7741 descriptor, then
+// the frame written by buildVP8Frame).
+func classifyVP8(pkt *rtp.Packet, rec *rtpRecord) error {
+	if len(pkt.Payload) == 0 {
+		rec.padding = true
+		return nil
+	}
+	var d codecs.VP8Packet
+	payload, err := d.Unmarshal(pkt.Payload)
+	if err != nil {
+		return fmt.Errorf("VP8 descriptor: %w", err)
+	}
+	if len(payload) == 0 {
+		return errNotMarked
+	}
+	if d.S == 1 && d.PID == 0 {
+		f, err := parseVP8Frame(payload)
+		if err != nil {
+			return err
+		}
+		rec.frameStart = true
+		rec.keyframe = f.keyframe
+		rec.layer = f.layer
+		rec.counter = f.counter
+		rec.width, rec.height = f.width, f.height
+		return nil
+	}
+	if payload[0]&0xf0 != fillerBase {
+		return fmt.Errorf("%w 0x%02x", errUnknownFiller, payload[0])
+	}
+	rec.layer = int(payload[0] & 0x0f)
+	return nil
+}
+
+// count is the number of packets received so far.
+func (r *trackRecorder) count() int64 { return r.packets.Load() }
+
+// snapshot returns a copy of the records received so far.
+func (r *trackRecorder) snapshot() []rtpRecord {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]rtpRecord, len(r.recs))
+	copy(out, r.recs)
+	return out
+}
+
+// err is the first payload parse error seen, if any.
+func (r *trackRecorder) err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.firstErr
+}
+
+// lastLayer is the layer of the most recent media (non-padding) packet, -1 if none yet.
+func (r *trackRecorder) lastLayer() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := len(r.recs) - 1; i >= 0; i-- {
+		if !r.recs[i].padding {
+			return r.recs[i].layer
+		}
+	}
+	return -1
+}
+
+// framesOfLayerSince counts frame starts of layer among records with index >= from.
+func (r *trackRecorder) framesOfLayerSince(from, layer int) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for i := from; i < len(r.recs); i++ {
+		if r.recs[i].frameStart && r.recs[i].layer == layer {
+			n++
+		}
+	}
+	return n
+}
+
+// size is the number of records so far (an index usable with framesOfLayerSince).
+func (r *trackRecorder) size() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.recs)
+}
