@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+)
+
+// probe is one sample of everything measured, taken at the start and at the end of the window.
+type probe struct {
+	at        time.Time
+	nodeTicks int64
+	loadTicks int64
+	host      hostCPU
+	metrics   scrape
+	subs      []subSnap
+}
+
+// prober takes probes of one node and one set of subscribers.
+type prober struct {
+	nodePID    int
+	metricsURL string
+	client     *http.Client
+	subs       []*subscriber
+}
+
+func (p *prober) take(ctx context.Context) (probe, error) {
+	var pr probe
+	var err error
+	if pr.metrics, err = fetchMetrics(ctx, p.client, p.metricsURL); err != nil {
+		return pr, err
+	}
+	pr.at = time.Now()
+	if pr.nodeTicks, err = procCPUTicks(p.nodePID); err != nil {
+		return pr, err
+	}
+	if pr.loadTicks, err = procCPUTicks(os.Getpid()); err != nil {
+		return pr, err
+	}
+	if pr.host, err = readHostCPU(); err != nil {
+		return pr, err
+	}
+	pr.subs = make([]subSnap, len(p.subs))
+	for i, s := range p.subs {
+		pr.subs[i] = s.snapshot()
+	}
+	return pr, nil
+}
+
+// diff turns two probes into the window's measurement. Subscriber counters are only ever
+// appended, so the i-th counter of a subscriber is the same track in both probes; counters
+// that appeared during the window count from zero.
+func diff(a, b probe, ticksPerSec int64) (measurement, error) {
+	m := measurement{
+		subs:       len(b.subs),
+		duration:   b.at.Sub(a.at),
+		nodeCPUSec: float64(b.nodeTicks-a.nodeTicks) / float64(ticksPerSec),
+		loadCPUSec: float64(b.loadTicks-a.loadTicks) / float64(ticksPerSec),
+		hostBusy:   busyFraction(a.host, b.host),
+	}
+	counter := func(s scrape, name, dir string) (float64, error) {
+		var match map[string]string
+		if dir != "" {
+			match = map[string]string{"direction": dir}
+		}
+		return s.must(name, match)
+	}
+	for _, c := range []struct {
+		name, dir string
+		dst       *uint64
+	}{
+		{"edge_packets_total", "in", &m.nodePktsIn},
+		{"edge_packets_total", "out", &m.nodePktsOut},
+		{"edge_bytes_total", "out", &m.nodeBytesOut},
+	} {
+		va, err := counter(a.metrics, c.name, c.dir)
+		if err != nil {
+			return m, err
+		}
+		vb, err := counter(b.metrics, c.name, c.dir)
+		if err != nil {
+			return m, err
+		}
+		*c.dst = uint64(max(vb-va, 0))
+	}
+	m.subscribedTracks, _ = b.metrics.sum("edge_subscribed_tracks", nil)
+
+	if len(a.subs) != len(b.subs) {
+		return m, fmt.Errorf("probe mismatch: %d vs %d subscribers", len(a.subs), len(b.subs))
+	}
+	top := simulcastLayers()[2]
+	first := true
+	for i, end := range b.subs {
+		start := a.subs[i]
+		var subVideo uint64
+		var lastW, lastH uint16
+		for j, t := range end.tracks {
+			var s0 counterSnap
+			if j < len(start.tracks) {
+				s0 = start.tracks[j]
+			}
+			pkts := t.packets - s0.packets
+			exp := t.expected - s0.expected
+			if t.video {
+				m.videoPkts += pkts
+				m.videoExpected += exp
+				m.videoBytes += t.bytes - s0.bytes
+				subVideo += pkts
+				if t.keyWidth != 0 {
+					lastW, lastH = t.keyWidth, t.keyHeight
+				}
+				if pkts > 0 {
+					m.videoTracks++
+				}
+			} else {
+				m.audioPkts += pkts
+				m.audioExpected += exp
+				if pkts > 0 {
+					m.audioTracks++
+				}
+			}
+		}
+		if lastW == top.width && lastH == top.height {
+			m.hdSubs++
+		}
+		if first || subVideo < m.minVideoPktsSub {
+			m.minVideoPktsSub = subVideo
+		}
+		m.maxVideoPktsSub = max(m.maxVideoPktsSub, subVideo)
+		first = false
+	}
+	return m, nil
+}
