@@ -16,7 +16,23 @@ func (n *Node) routes() http.Handler {
 	mux.Handle("/metrics", promhttp.HandlerFor(n.metrics.registry, promhttp.HandlerOpts{}))
 	rs := n.roomServiceHandler()
 	mux.Handle(rs.PathPrefix(), rs)
-	return mux
+	return withCORS(mux)
+}
+
+// withCORS lets browser apps on other origins call the node: the JS SDK fetches /rtc/validate
+// (and probes /rtc/v1/validate) cross-origin, and admin pages call Twirp with a bearer token.
+func withCORS(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", "*")
+		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Twirp-Version")
+		h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+		if r.Method == http.MethodOptions {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (n *Node) handleHealth(w http.ResponseWriter, _ *http.Request) {

@@ -76,7 +76,7 @@ func (p *Participant) addTrack(req *livekit.AddTrackRequest) error {
 		BackupCodecPolicy: req.BackupCodecPolicy,
 	}
 	for _, c := range req.SimulcastCodecs {
-		ti.Codecs = append(ti.Codecs, &livekit.SimulcastCodecInfo{MimeType: c.Codec, Cid: c.Cid, Layers: c.Layers})
+		ti.Codecs = append(ti.Codecs, &livekit.SimulcastCodecInfo{MimeType: fullMime(req.Type, c.Codec), Cid: c.Cid, Layers: c.Layers})
 	}
 	p.pending[req.Cid] = ti
 	ti = proto.Clone(ti).(*livekit.TrackInfo)
@@ -281,4 +281,16 @@ func (p *Participant) publishedList() []*publishedTrack {
 		out = append(out, t)
 	}
 	return out
+}
+
+// fullMime turns a codec name as clients announce it ("vp8") into a MIME type ("video/vp8");
+// clients split TrackInfo codec MIME types on "/".
+func fullMime(kind livekit.TrackType, codec string) string {
+	if codec == "" || strings.Contains(codec, "/") {
+		return codec
+	}
+	if kind == livekit.TrackType_AUDIO {
+		return "audio/" + codec
+	}
+	return "video/" + codec
 }
