@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/edgemesh/edge/node"
 )
@@ -36,6 +37,7 @@ func (b *syncBuffer) String() string {
 var ephemeral = []string{"--dev", "--port", "0", "--rtc-tcp-port", "0", "--rtc-udp-port", "0"}
 
 func TestServeStartsAndShutsDown(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	var stdout, stderr syncBuffer
 	var started bool
 	a := &app{
