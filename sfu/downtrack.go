@@ -90,9 +90,10 @@ type DownTrack struct {
 
 // downTrackCounters are this down-track's own counters (see DownTrackStats).
 type downTrackCounters struct {
-	packetsSent, bytesSent, packetsDropped atomic.Uint64
-	nacks, retransmits, retransmitMisses   atomic.Uint64
-	plis, senderReports, keyframeRequests  atomic.Uint64
+	packetsSent, bytesSent, payloadBytes  atomic.Uint64
+	packetsDropped                        atomic.Uint64
+	nacks, retransmits, retransmitMisses  atomic.Uint64
+	plis, senderReports, keyframeRequests atomic.Uint64
 }
 
 // NewDownTrack creates a down-track and registers it with its source; from
@@ -272,6 +273,7 @@ func (d *DownTrack) send(b *binding, s *scratch, src *rtp.Header, payload []byte
 	d.counters.BytesOut.Add(size)
 	d.stats.packetsSent.Add(1)
 	d.stats.bytesSent.Add(size)
+	d.stats.payloadBytes.Add(uint64(len(out)))
 	return true
 }
 

@@ -125,14 +125,22 @@ func (d *DownTrack) rtcpLoop(s *webrtc.RTPSender) {
 // handleRTCP acts on one compound RTCP packet from the subscriber.
 func (d *DownTrack) handleRTCP(pkts []rtcp.Packet, now time.Time) {
 	b := d.bound.Load()
+	if b == nil {
+		return
+	}
 	keyframe := false
 	for _, pkt := range pkts {
 		switch p := pkt.(type) {
 		case *rtcp.PictureLossIndication:
-			keyframe = true
+			keyframe = keyframe || p.MediaSSRC == b.ssrc
 		case *rtcp.FullIntraRequest:
-			keyframe = true
+			for _, e := range p.FIR {
+				keyframe = keyframe || e.SSRC == b.ssrc
+			}
 		case *rtcp.TransportLayerNack:
+			if p.MediaSSRC != b.ssrc {
+				continue
+			}
 			for i := range p.Nacks {
 				p.Nacks[i].Range(func(sn uint16) bool {
 					d.retransmit(b, sn)
@@ -167,7 +175,7 @@ func (d *DownTrack) retransmit(b *binding, sn uint16) {
 	d.mu.Lock()
 	e, ok := d.seq.lookup(sn)
 	d.mu.Unlock()
-	if !ok || b == nil || d.closed.Load() {
+	if !ok || d.closed.Load() {
 		d.missed()
 		return
 	}
@@ -214,9 +222,6 @@ func (d *DownTrack) missed() {
 // onReceptionReports records the subscriber's reception report about this
 // track: loss, jitter and, from LSR/DLSR, the round-trip time (RFC 3550 §6.4.1).
 func (d *DownTrack) onReceptionReports(b *binding, reports []rtcp.ReceptionReport, now time.Time) {
-	if b == nil {
-		return
-	}
 	for i := range reports {
 		r := &reports[i]
 		if r.SSRC != b.ssrc {
@@ -297,7 +302,7 @@ func (d *DownTrack) buildSenderReport(now time.Time) (*rtcp.SenderReport, bool) 
 		NTPTime:     ntp,
 		RTPTime:     src.RTPTime + ticks - offset,
 		PacketCount: uint32(d.stats.packetsSent.Load()),
-		OctetCount:  uint32(d.stats.bytesSent.Load()),
+		OctetCount:  uint32(d.stats.payloadBytes.Load()),
 	}
 	d.mu.Lock()
 	d.reports.srs[d.reports.srNext] = sentSR{ntpMiddle: uint32(ntp >> 16), sentAt: now.UnixNano()}

@@ -168,7 +168,8 @@ func TestDownTrackPLIGoesToCurrentLayer(t *testing.T) {
 	dt.WriteRTP(pushVP8(src, b, 1, 2000, 1, 1, 1, true, time.Now()), LayerMid)
 	require.Equal(t, LayerMid, dt.CurrentLayer())
 	dt.SetMaxLayer(LayerLow)
-	dt.handleRTCP([]rtcp.Packet{&rtcp.FullIntraRequest{MediaSSRC: testOutSSRC}}, time.Now())
+	dt.handleRTCP([]rtcp.Packet{&rtcp.FullIntraRequest{FIR: []rtcp.FIREntry{{SSRC: testOutSSRC}}}}, time.Now())
+	dt.handleRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: 1}}, time.Now()) // not ours
 	kf := src.keyframeRequests()
 	require.Equal(t, LayerMid, kf[len(kf)-1], "the layer being forwarded")
 	require.Equal(t, uint64(2), counters.PLIsIn.Load())

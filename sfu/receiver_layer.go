@@ -106,6 +106,9 @@ func (r *Receiver) rtpLoop(l *receiverLayer) {
 			}
 			continue
 		}
+		if r.closed.Load() {
+			return
+		}
 		errs = 0
 		r.counters.PacketsIn.Add(1)
 		r.counters.BytesIn.Add(uint64(n))
