@@ -149,6 +149,10 @@ func (c *signalConn) writeLoop() {
 		case <-c.ctx.Done():
 			return
 		case msg := <-c.out:
+			if msg == nil {
+				c.closeWith(websocket.StatusNormalClosure, "")
+				return
+			}
 			b, err := proto.Marshal(msg)
 			if err != nil {
 				c.log.Error().Err(err).Msg("marshal signal response")
@@ -165,17 +169,20 @@ func (c *signalConn) writeLoop() {
 	}
 }
 
-// flushAndClose gives queued messages (e.g. a leave) a moment to go out, then closes.
+// flushAndClose closes the connection after everything queued so far (e.g. a leave) has been
+// written, waiting at most a second for that.
 func (c *signalConn) flushAndClose(reason string) {
-	deadline := time.Now().Add(time.Second)
-	for len(c.out) > 0 && time.Now().Before(deadline) {
-		select {
-		case <-c.done:
-			return
-		case <-time.After(5 * time.Millisecond):
-		}
+	select {
+	case c.out <- nil: // the close marker: writeLoop closes once it reaches it
+	default:
+		c.closeWith(websocket.StatusNormalClosure, reason)
+		return
 	}
-	c.closeWith(websocket.StatusNormalClosure, reason)
+	select {
+	case <-c.done:
+	case <-time.After(time.Second):
+		c.closeWith(websocket.StatusNormalClosure, reason)
+	}
 }
 
 func (c *signalConn) closeWith(code websocket.StatusCode, reason string) {
