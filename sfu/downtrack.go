@@ -349,9 +349,9 @@ func (d *DownTrack) WantedLayer() int32 {
 	return d.fwd.maxLayer
 }
 
-// OnClose registers f to run once when the down-track closes (Close, or its
-// source closed). If it is already closed, f runs immediately. f runs on the
-// closing goroutine and must not block.
+// OnClose registers f (replacing any earlier one) to run once when the
+// down-track closes (Close, or its source closed). If it is already closed, f
+// runs immediately. f runs on the closing goroutine and must not block.
 func (d *DownTrack) OnClose(f func()) {
 	d.mu.Lock()
 	if !d.closed.Load() {

@@ -244,8 +244,9 @@ func (r *Receiver) AudioLevel() (level float64, active bool) {
 	return r.audio.level(time.Now().UnixNano())
 }
 
-// OnClose registers f to run once when all layer read loops have ended (the
-// publisher is gone) or after Close, once the loops have stopped. f runs on
+// OnClose registers f (replacing any earlier one) to run once when all layer
+// read loops have ended (the publisher is gone) or after Close, once the
+// loops have stopped. If that already happened, f runs immediately. f runs on
 // the goroutine of the last loop (or of Close) and must not block.
 func (r *Receiver) OnClose(f func()) {
 	r.mu.Lock()
