@@ -105,16 +105,12 @@ func (p *Participant) maybeSubscribe(pub *Participant, pt *publishedTrack, expli
 		Source:       pt.receiver,
 		SubscriberID: p.sid,
 		StreamID:     pub.sid + "|" + sid,
-		MaxLayer:     2,
+		MaxLayer:     sfu.MaxLayerAuto,
 		Counters:     p.node.counters,
 		Logger:       p.log.With().Str("track", sid).Str("publisher", pub.identity).Logger(),
 	})
-	if err != nil {
-		p.log.Warn().Err(err).Str("track", sid).Msg("create down-track")
-		return
-	}
-	if err := pt.receiver.AddDownTrack(dt); err != nil {
-		p.log.Debug().Err(err).Str("track", sid).Msg("source refused down-track")
+	if err != nil { // e.g. the source closed meanwhile
+		p.log.Debug().Err(err).Str("track", sid).Msg("create down-track")
 		return
 	}
 	sender, err := sub.pc.AddTrack(dt)
