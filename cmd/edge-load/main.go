@@ -39,6 +39,10 @@ type options struct {
 	verbose      bool
 }
 
+// pionDisableEnv lists pion logging scopes to silence (pion/logging reads it when a logger
+// factory is created).
+const pionDisableEnv = "PION_LOG_DISABLE"
+
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -62,10 +66,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	// The SDK's package logger also feeds pion's loggers and the tracks created before a join.
 	lksdk.SetLogger(sdkLog)
+	nodeEnv := os.Environ() // the node child gets the environment as it was given to us
+	if !o.verbose && os.Getenv(pionDisableEnv) == "" {
+		// The SDK builds its TWCC interceptor with pion's default logger, which reports the
+		// closed pipes of every subscriber's teardown as errors. Only this process is affected.
+		_ = os.Setenv(pionDisableEnv, "twcc_sender_interceptor")
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := runLoad(ctx, o, log, sdkLog, stdout); err != nil {
+	if err := runLoad(ctx, o, log, sdkLog, nodeEnv, stdout); err != nil {
 		log.Error().Err(err).Msg("load run failed")
 		return 1
 	}
@@ -107,7 +117,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 
 // runLoad runs one measurement: node, publisher, subscribers, window, report. Everything it
 // starts is stopped before it returns, each step bounded in time.
-func runLoad(ctx context.Context, o options, log zerolog.Logger, sdkLog protoLogger.Logger, stdout io.Writer) (err error) {
+func runLoad(ctx context.Context, o options, log zerolog.Logger, sdkLog protoLogger.Logger, nodeEnv []string, stdout io.Writer) (err error) {
 	ticks := clockTicks(ctx)
 	bin := o.edgeBin
 	if bin == "" {
@@ -128,7 +138,7 @@ func runLoad(ctx context.Context, o options, log zerolog.Logger, sdkLog protoLog
 	if err != nil {
 		return fmt.Errorf("free ports: %w", err)
 	}
-	np := nodeParams{bin: bin, ports: ports, logLevel: o.nodeLogLevel, log: log}
+	np := nodeParams{bin: bin, ports: ports, logLevel: o.nodeLogLevel, env: nodeEnv, log: log}
 	if o.keepOutput {
 		np.keepLog = fmt.Sprintf("%s/edge-load-node-%s.log", os.TempDir(), time.Now().Format("20060102-150405"))
 	}

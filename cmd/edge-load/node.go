@@ -87,7 +87,8 @@ type nodeParams struct {
 	bin      string
 	ports    nodePorts
 	logLevel string
-	keepLog  string // file to copy the node's output to; "" = keep only a tail in memory
+	keepLog  string   // file to copy the node's output to; "" = keep only a tail in memory
+	env      []string // the child's environment; nil = this process's
 	log      zerolog.Logger
 }
 
@@ -109,6 +110,7 @@ func startNode(ctx context.Context, p nodeParams) (*nodeProcess, error) {
 		"--rtc-udp-port", strconv.Itoa(p.ports.rtcUDP),
 		"--log-level", p.logLevel)
 	n.cmd.Stdout, n.cmd.Stderr = out, out
+	n.cmd.Env = p.env
 	n.cmd.SysProcAttr = childSysProcAttr()
 	if err := n.cmd.Start(); err != nil {
 		n.closeLog()

@@ -137,3 +137,62 @@ func busyFraction(a, b hostCPU) float64 {
 	}
 	return float64(b.busy-a.busy) / float64(dt)
 }
+
+// udpStats are the host's UDP counters from /proc/net/snmp (for this network namespace).
+type udpStats struct {
+	inDatagrams  uint64
+	rcvbufErrors uint64 // datagrams dropped because a socket's receive buffer was full
+}
+
+// readUDPStats reads the Udp lines of /proc/net/snmp.
+func readUDPStats() (udpStats, error) {
+	b, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return udpStats{}, err
+	}
+	return parseUDPStats(b)
+}
+
+// parseUDPStats finds the "Udp:" header line and the value line after it and picks
+// InDatagrams and RcvbufErrors by name.
+func parseUDPStats(b []byte) (udpStats, error) {
+	var header []string
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 0 || f[0] != "Udp:" {
+			continue
+		}
+		if header == nil {
+			header = f
+			continue
+		}
+		if len(f) != len(header) {
+			return udpStats{}, fmt.Errorf("%w: Udp: %d names, %d values", errNoProcStat, len(header), len(f))
+		}
+		var u udpStats
+		found := 0
+		for i, name := range header {
+			var dst *uint64
+			switch name {
+			case "InDatagrams":
+				dst = &u.inDatagrams
+			case "RcvbufErrors":
+				dst = &u.rcvbufErrors
+			default:
+				continue
+			}
+			v, err := strconv.ParseUint(f[i], 10, 64)
+			if err != nil {
+				return udpStats{}, fmt.Errorf("%w: Udp %s: %w", errNoProcStat, name, err)
+			}
+			*dst = v
+			found++
+		}
+		if found != 2 {
+			return udpStats{}, fmt.Errorf("%w: Udp: InDatagrams or RcvbufErrors missing", errNoProcStat)
+		}
+		return u, nil
+	}
+	return udpStats{}, fmt.Errorf("%w: no Udp lines", errNoProcStat)
+}

@@ -70,3 +70,24 @@ func TestProcReadersOnSelf(t *testing.T) {
 	require.NoError(t, err)
 	require.Positive(t, clockTicks(context.Background()))
 }
+
+func TestParseUDPStats(t *testing.T) {
+	in := "Ip: Forwarding DefaultTTL\nIp: 1 64\n" +
+		"Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors\n" +
+		"Udp: 3444695 869 45231 3491754 45230 0\n" +
+		"UdpLite: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors\n" +
+		"UdpLite: 0 0 0 0 0 0\n"
+	u, err := parseUDPStats([]byte(in))
+	require.NoError(t, err)
+	require.Equal(t, udpStats{inDatagrams: 3444695, rcvbufErrors: 45230}, u)
+
+	for _, bad := range []string{
+		"Ip: 1 2\n",
+		"Udp: InDatagrams RcvbufErrors\nUdp: 1\n",
+		"Udp: InDatagrams RcvbufErrors\nUdp: 1 x\n",
+		"Udp: InDatagrams NoPorts\nUdp: 1 2\n",
+	} {
+		_, err := parseUDPStats([]byte(bad))
+		require.ErrorIs(t, err, errNoProcStat, bad)
+	}
+}

@@ -24,6 +24,8 @@ type measurement struct {
 	nodeCPUSec float64 // node utime+stime
 	loadCPUSec float64 // load generator utime+stime (for context)
 	hostBusy   float64 // machine-wide busy share, 0..1
+	udpIn      uint64  // UDP datagrams delivered to sockets, whole host
+	udpDrops   uint64  // UDP datagrams dropped for full socket receive buffers, whole host
 
 	rssBeforeSubs uint64 // node VmRSS with the publisher only (absolute)
 	rssEnd        uint64 // node VmRSS at the end of the window (absolute)
@@ -130,9 +132,11 @@ func printReport(w io.Writer, m measurement, r result) {
 	fmt.Fprintf(w, "publisher keyframe requests (PLI/FIR) per layer: %s\n", layerCounts(m.pub.rid, m.pub.plis))
 	fmt.Fprintf(w, "load generator: %.2f cores; host busy %.0f%% (node and load generator share the machine's cores)\n",
 		r.loadCores, 100*m.hostBusy)
-	fmt.Fprintf(w, "\nmarkdown: | %d | %.0f s | %.3f | %.3f | %.3f | %.3f | %.0f | %.2f%% / %.2f%% | %.2f | %.2f | %.0f%% |\n",
+	fmt.Fprintf(w, "host UDP: %d datagrams received, %d dropped for full socket receive buffers (whole host, any process)\n",
+		m.udpIn, m.udpDrops)
+	fmt.Fprintf(w, "\nmarkdown: | %d | %.0f s | %.3f | %.3f | %.3f | %.3f | %.0f | %.2f%% / %.2f%% | %d | %.2f | %.2f | %.0f%% |\n",
 		m.subs, m.duration.Seconds(), r.cpuMsPerTrackSec, r.cpuMsPerVideoSecAll, r.cpuMsPerVideoSecShare,
-		r.rssMBPerSub, r.fwdPktsPerSec, 100*r.audioLoss, 100*r.videoLoss, r.nodeCores, r.loadCores, 100*m.hostBusy)
+		r.rssMBPerSub, r.fwdPktsPerSec, 100*r.audioLoss, 100*r.videoLoss, m.udpDrops, r.nodeCores, r.loadCores, 100*m.hostBusy)
 }
 
 func layerCounts(rid [3]string, n [3]uint64) string {

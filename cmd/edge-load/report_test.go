@@ -37,6 +37,7 @@ func TestCompute(t *testing.T) {
 		audioPkts: 25_000, videoPkts: 100_000,
 		audioExpected: 25_000, videoExpected: 101_000,
 		videoBytes: 50 * 10 * 1_900_000 / 8,
+		udpDrops:   17,
 	}
 	r := compute(m)
 	require.InDelta(t, 1000.0, r.trackSec, 1e-9)
@@ -60,7 +61,7 @@ func TestCompute(t *testing.T) {
 
 	var out bytes.Buffer
 	printReport(&out, m, r)
-	require.Contains(t, out.String(), "markdown: | 50 | 10 s | 4.000 | 8.000 | 6.400 | 1.000 | 15000 |")
+	require.Contains(t, out.String(), "markdown: | 50 | 10 s | 4.000 | 8.000 | 6.400 | 1.000 | 15000 | 0.00% / 0.99% | 17 | 0.40 | 1.20 |")
 }
 
 func TestDiff(t *testing.T) {
@@ -75,6 +76,7 @@ func TestDiff(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	a := probe{
 		at: t0, nodeTicks: 100, loadTicks: 1000, host: hostCPU{busy: 0, total: 0},
+		udp:     udpStats{inDatagrams: 1000, rcvbufErrors: 5},
 		metrics: metrics(10, 100, 1000),
 		subs: []subSnap{
 			{tracks: []counterSnap{{video: false, packets: 5, expected: 5}, {video: true, packets: 50, expected: 50, bytes: 500}}},
@@ -83,6 +85,7 @@ func TestDiff(t *testing.T) {
 	}
 	b := probe{
 		at: t0.Add(2 * time.Second), nodeTicks: 300, loadTicks: 1400, host: hostCPU{busy: 300, total: 400},
+		udp:     udpStats{inDatagrams: 3000, rcvbufErrors: 12},
 		metrics: metrics(110, 1100, 11000),
 		subs: []subSnap{
 			{tracks: []counterSnap{{video: false, packets: 105, expected: 105},
@@ -98,6 +101,8 @@ func TestDiff(t *testing.T) {
 	require.InDelta(t, 2.0, m.nodeCPUSec, 1e-9)
 	require.InDelta(t, 4.0, m.loadCPUSec, 1e-9)
 	require.InDelta(t, 0.75, m.hostBusy, 1e-9)
+	require.EqualValues(t, 2000, m.udpIn)
+	require.EqualValues(t, 7, m.udpDrops)
 	require.EqualValues(t, 100, m.nodePktsIn)
 	require.EqualValues(t, 1000, m.nodePktsOut)
 	require.EqualValues(t, 10000, m.nodeBytesOut)

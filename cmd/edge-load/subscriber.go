@@ -1,8 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -143,13 +145,14 @@ func (s *subscriber) close(ctx context.Context) {
 	}
 }
 
-// joinAll joins subs with at most parallel joins in flight. It returns the first error; the
-// subscribers that did join stay joined (the caller closes all of them).
+// joinAll joins subs with at most parallel joins in flight. It fails when any join failed,
+// naming how many and which; the subscribers that did join stay joined (the caller closes all
+// of them).
 func joinAll(ctx context.Context, subs []*subscriber, p joinParams, parallel int) error {
 	sem := make(chan struct{}, max(parallel, 1))
-	errs := make(chan error, len(subs))
+	errs := make([]error, len(subs))
 	var wg sync.WaitGroup
-	for _, s := range subs {
+	for i, s := range subs {
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
@@ -160,15 +163,21 @@ func joinAll(ctx context.Context, subs []*subscriber, p joinParams, parallel int
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			errs <- s.join(p)
+			errs[i] = s.join(p)
 		}()
 	}
 	wg.Wait()
-	close(errs)
-	for err := range errs {
+	var first error
+	var failed []string
+	for i, err := range errs {
 		if err != nil {
-			return err
+			failed = append(failed, subs[i].identity)
+			first = cmp.Or(first, err)
 		}
+	}
+	if first != nil {
+		return fmt.Errorf("%d of %d subscriber joins failed (%s); first: %w",
+			len(failed), len(subs), strings.Join(failed, ", "), first)
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ type probe struct {
 	nodeTicks int64
 	loadTicks int64
 	host      hostCPU
+	udp       udpStats
 	metrics   scrape
 	subs      []subSnap
 }
@@ -42,6 +43,9 @@ func (p *prober) take(ctx context.Context) (probe, error) {
 	if pr.host, err = readHostCPU(); err != nil {
 		return pr, err
 	}
+	if pr.udp, err = readUDPStats(); err != nil {
+		return pr, err
+	}
 	pr.subs = make([]subSnap, len(p.subs))
 	for i, s := range p.subs {
 		pr.subs[i] = s.snapshot()
@@ -59,6 +63,8 @@ func diff(a, b probe, ticksPerSec int64) (measurement, error) {
 		nodeCPUSec: float64(b.nodeTicks-a.nodeTicks) / float64(ticksPerSec),
 		loadCPUSec: float64(b.loadTicks-a.loadTicks) / float64(ticksPerSec),
 		hostBusy:   busyFraction(a.host, b.host),
+		udpIn:      b.udp.inDatagrams - a.udp.inDatagrams,
+		udpDrops:   b.udp.rcvbufErrors - a.udp.rcvbufErrors,
 	}
 	counter := func(s scrape, name, dir string) (float64, error) {
 		var match map[string]string
