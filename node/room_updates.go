@@ -6,9 +6,6 @@ import (
 	"github.com/livekit/protocol/livekit"
 )
 
-// speakerThreshold is the smoothed audio level above which a participant counts as speaking.
-const speakerThreshold = 0.05
-
 // updateSpeakers sends SpeakersChanged to everyone when the set or order of active speakers
 // changes. Levels come from the audio-level header extension via each audio receiver.
 func (r *Room) updateSpeakers() {
@@ -18,8 +15,7 @@ func (r *Room) updateSpeakers() {
 		if p.hidden() {
 			continue
 		}
-		level, ok := p.audioLevel()
-		if ok && level >= speakerThreshold {
+		if level, speaking := p.audioLevel(); speaking {
 			active = append(active, &livekit.SpeakerInfo{Sid: p.sid, Level: float32(level), Active: true})
 		}
 	}
