@@ -15,11 +15,15 @@ const (
 )
 
 // onDataChannel receives a client's publisher-side data channel and forwards what arrives.
-func (p *Participant) onDataChannel(dc *webrtc.DataChannel) {
+func (p *Participant) onDataChannel(t *pcTransport, dc *webrtc.DataChannel) {
 	label := dc.Label()
 	if label != reliableLabel && label != lossyLabel {
 		p.log.Debug().Str("label", label).Msg("ignoring unknown data channel")
 		return
+	}
+	if t.clientOffers {
+		// One peer connection: the client's channels carry data both ways.
+		t.setDataChannel(dc)
 	}
 	dc.OnMessage(func(msg webrtc.DataChannelMessage) { p.onData(label, msg.Data) })
 }
@@ -80,7 +84,7 @@ func (r *Room) forwardData(from *Participant, label string, dests []string, data
 	}
 }
 
-// dataChannel returns the participant's subscriber-side data channel with that label.
+// dataChannel returns the data channel with that label the participant receives data on.
 func (p *Participant) dataChannel(label string) *webrtc.DataChannel {
 	p.mu.Lock()
 	sub := p.subscriber
@@ -88,8 +92,5 @@ func (p *Participant) dataChannel(label string) *webrtc.DataChannel {
 	if sub == nil {
 		return nil
 	}
-	if label == reliableLabel {
-		return sub.reliable
-	}
-	return sub.lossy
+	return sub.dataChannel(label)
 }

@@ -11,7 +11,9 @@ import (
 func (n *Node) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/rtc", n.handleRTC)
-	mux.HandleFunc("/rtc/validate", n.handleValidate)
+	mux.HandleFunc("/rtc/validate", func(w http.ResponseWriter, r *http.Request) { n.validator(paramsFor(r))(w, r) })
+	mux.HandleFunc("/rtc/v1", n.handleRTCv1)
+	mux.HandleFunc("/rtc/v1/validate", n.validator(joinParamsV1))
 	mux.HandleFunc("/healthz", n.handleHealth)
 	mux.Handle("/metrics", promhttp.HandlerFor(n.metrics.registry, promhttp.HandlerOpts{}))
 	rs := n.roomServiceHandler()
@@ -46,18 +48,20 @@ func (n *Node) handleHealth(w http.ResponseWriter, _ *http.Request) {
 	_, _ = fmt.Fprintln(w, "OK")
 }
 
-// handleValidate lets clients learn why a join failed: 200 when the token would be accepted,
-// 401 with the reason otherwise.
-func (n *Node) handleValidate(w http.ResponseWriter, r *http.Request) {
-	grants, err := n.keys.verifyJoin(tokenFromRequest(r))
-	if err == nil {
-		_, err = joinParamsFrom(r, grants)
+// validator lets clients learn why a join failed: 200 when the request would be accepted, 401
+// (or 400) with the reason otherwise.
+func (n *Node) validator(params paramsFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		grants, err := n.keys.verifyJoin(tokenFromRequest(r))
+		if err == nil {
+			_, err = params(r, grants)
+		}
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		_, _ = fmt.Fprintln(w, "success")
 	}
-	if err != nil {
-		http.Error(w, err.Error(), httpStatus(err))
-		return
-	}
-	_, _ = fmt.Fprintln(w, "success")
 }
 
 func writeError(w http.ResponseWriter, err error) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/livekit/protocol/auth"
 	"github.com/livekit/protocol/livekit"
+	protosignalling "github.com/livekit/protocol/signalling"
 	"github.com/livekit/protocol/utils/guid"
 	"github.com/rs/zerolog"
 	"google.golang.org/protobuf/proto"
@@ -54,6 +55,10 @@ func newParticipant(n *Node, r *Room, p joinParams) *Participant {
 	for k, v := range p.attributes {
 		attrs[k] = v
 	}
+	metadata := g.Metadata
+	if metadata == "" && p.metadata != "" && g.Video.GetCanUpdateOwnMetadata() {
+		metadata = p.metadata
+	}
 	return &Participant{
 		node:          n,
 		room:          r,
@@ -64,7 +69,7 @@ func newParticipant(n *Node, r *Room, p joinParams) *Participant {
 		autoSubscribe: p.autoSubscribe,
 		grants:        g,
 		name:          g.Name,
-		metadata:      g.Metadata,
+		metadata:      metadata,
 		attributes:    attrs,
 		state:         livekit.ParticipantInfo_JOINING,
 		version:       1,
@@ -192,7 +197,7 @@ func (n *Node) join(jp joinParams, sc *signalConn) (*Participant, error) {
 			}
 			return nil, err
 		}
-		if err := p.start(sc); err != nil {
+		if err := p.start(sc, jp); err != nil {
 			room.removeParticipant(p, livekit.DisconnectReason_JOIN_FAILURE)
 			return nil, err
 		}
@@ -201,16 +206,18 @@ func (n *Node) join(jp joinParams, sc *signalConn) (*Participant, error) {
 	return nil, errRoomClosed
 }
 
-// start sends the join response, creates the peer connections and subscribes to what is there.
-func (p *Participant) start(sc *signalConn) error {
-	pub, err := p.newPublisherTransport()
+// start sends the join response, creates the peer connection(s) and subscribes to what is there.
+func (p *Participant) start(sc *signalConn, jp joinParams) error {
+	pub, err := p.newPublisherTransport(jp.singlePC)
 	if err != nil {
 		return err
 	}
-	sub, err := p.newSubscriberTransport()
-	if err != nil {
-		pub.close()
-		return err
+	sub := pub
+	if !jp.singlePC {
+		if sub, err = p.newSubscriberTransport(); err != nil {
+			pub.close()
+			return err
+		}
 	}
 	p.mu.Lock()
 	p.sig = sc
@@ -227,7 +234,7 @@ func (p *Participant) start(sc *signalConn) error {
 		ServerRegion:      n.cfg.Region,
 		ServerInfo:        n.serverInfo(),
 		IceServers:        []*livekit.ICEServer{},
-		SubscriberPrimary: true,
+		SubscriberPrimary: !jp.singlePC,
 		ClientConfiguration: &livekit.ClientConfiguration{
 			ResumeConnection: livekit.ClientConfigSetting_ENABLED,
 		},
@@ -235,10 +242,24 @@ func (p *Participant) start(sc *signalConn) error {
 		PingInterval: int32(n.cfg.PingInterval / time.Second),
 	}}})
 	p.room.broadcastParticipant(p)
-	p.log.Info().Str("sdk", "").Msg("participant joined")
+	p.log.Info().Str("sdk", jp.sdk).Bool("singlePC", jp.singlePC).Msg("participant joined")
 
-	if err := sub.negotiate(false); err != nil {
-		return err
+	for _, req := range jp.addTracks {
+		if err := p.addTrack(req); err != nil {
+			p.log.Info().Err(err).Msg("track in join request refused")
+		}
+	}
+	if jp.publisherOffer != nil {
+		sd, id, _ := protosignalling.FromProtoSessionDescription(jp.publisherOffer)
+		if err := pub.handleOffer(sd, id); err != nil {
+			return err
+		}
+		p.setState(livekit.ParticipantInfo_ACTIVE)
+	}
+	if !jp.singlePC {
+		if err := sub.negotiate(false); err != nil {
+			return err
+		}
 	}
 	p.subscribeExisting()
 	return nil
@@ -268,6 +289,9 @@ func (p *Participant) resume(sc *signalConn) error {
 		ServerInfo:          p.node.serverInfo(),
 	}}})
 	p.log.Info().Msg("participant resumed")
+	if sub.clientOffers {
+		return nil // one peer connection: the client restarts ICE with its next offer
+	}
 	// The client restarts ICE on its publisher with a new offer; we restart the subscriber.
 	return sub.negotiate(true)
 }

@@ -22,7 +22,13 @@ func (p *Participant) handleSignal(sc *signalConn, req *livekit.SignalRequest) e
 	switch m := req.Message.(type) {
 	case *livekit.SignalRequest_Offer:
 		sd, id, _ := protosignalling.FromProtoSessionDescription(m.Offer)
-		return pub.handleOffer(sd, id)
+		if err := pub.handleOffer(sd, id); err != nil {
+			return err
+		}
+		if pub.clientOffers {
+			p.setState(livekit.ParticipantInfo_ACTIVE)
+		}
+		return nil
 	case *livekit.SignalRequest_Answer:
 		sd, _, _ := protosignalling.FromProtoSessionDescription(m.Answer)
 		if err := sub.handleAnswer(sd); err != nil {
@@ -35,7 +41,7 @@ func (p *Participant) handleSignal(sc *signalConn, req *livekit.SignalRequest) e
 		if err != nil {
 			return fmt.Errorf("%w: trickle: %v", ErrBadRequest, err)
 		}
-		if m.Trickle.Target == livekit.SignalTarget_SUBSCRIBER {
+		if m.Trickle.Target == livekit.SignalTarget_SUBSCRIBER && !pub.clientOffers {
 			return sub.addCandidate(c)
 		}
 		return pub.addCandidate(c)

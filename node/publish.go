@@ -23,13 +23,14 @@ type publishedTrack struct {
 }
 
 // newPublisherTransport creates the peer connection the client publishes on.
-func (p *Participant) newPublisherTransport() (*pcTransport, error) {
+func (p *Participant) newPublisherTransport(singlePC bool) (*pcTransport, error) {
 	t, err := newPCTransport(p.node.api, livekit.SignalTarget_PUBLISHER, p.log, p.sendSignal)
 	if err != nil {
 		return nil, err
 	}
+	t.clientOffers = singlePC
 	t.pc.OnTrack(func(track *webrtc.TrackRemote, r *webrtc.RTPReceiver) { p.onTrack(t, track, r) })
-	t.pc.OnDataChannel(func(dc *webrtc.DataChannel) { p.onDataChannel(dc) })
+	t.pc.OnDataChannel(func(dc *webrtc.DataChannel) { p.onDataChannel(t, dc) })
 	t.pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		p.log.Debug().Str("state", s.String()).Msg("publisher connection state")
 	})

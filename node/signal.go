@@ -36,6 +36,13 @@ type joinParams struct {
 	protocol      int32
 	sdk           string
 	attributes    map[string]string
+	metadata      string // v1: the client's own metadata, when its grant allows setting it
+
+	// v1 ("single peer connection") joins: one peer connection, and the client may send its
+	// first publisher offer and add-track requests inside the join request.
+	singlePC       bool
+	addTracks      []*livekit.AddTrackRequest
+	publisherOffer *livekit.SessionDescription
 }
 
 func joinParamsFrom(r *http.Request, grants *auth.ClaimGrants) (joinParams, error) {
@@ -67,12 +74,28 @@ func joinParamsFrom(r *http.Request, grants *auth.ClaimGrants) (joinParams, erro
 	return p, nil
 }
 
-// handleRTC is the v0 ("dual peer connection") signaling endpoint.
-func (n *Node) handleRTC(w http.ResponseWriter, r *http.Request) {
+// paramsFunc reads a join request of one signaling version.
+type paramsFunc func(*http.Request, *auth.ClaimGrants) (joinParams, error)
+
+// handleRTC is the v0 ("dual peer connection") signaling endpoint. A request that carries a
+// join_request parameter is a single-peer-connection join (server-sdk-go sends those to /rtc).
+func (n *Node) handleRTC(w http.ResponseWriter, r *http.Request) { n.serveSignal(w, r, paramsFor(r)) }
+
+func paramsFor(r *http.Request) paramsFunc {
+	if r.URL.Query().Has("join_request") {
+		return joinParamsV1
+	}
+	return joinParamsFrom
+}
+
+// handleRTCv1 is the v1 ("single peer connection") signaling endpoint.
+func (n *Node) handleRTCv1(w http.ResponseWriter, r *http.Request) { n.serveSignal(w, r, joinParamsV1) }
+
+func (n *Node) serveSignal(w http.ResponseWriter, r *http.Request, params paramsFunc) {
 	grants, err := n.keys.verifyJoin(tokenFromRequest(r))
 	var p joinParams
 	if err == nil {
-		p, err = joinParamsFrom(r, grants)
+		p, err = params(r, grants)
 	}
 	if err != nil {
 		n.metrics.authFailures.Inc()

@@ -27,15 +27,19 @@ func (p *Participant) newSubscriberTransport() (*pcTransport, error) {
 		return nil, err
 	}
 	ordered := true
-	if t.reliable, err = t.pc.CreateDataChannel(reliableLabel, &webrtc.DataChannelInit{Ordered: &ordered}); err != nil {
+	reliable, err := t.pc.CreateDataChannel(reliableLabel, &webrtc.DataChannelInit{Ordered: &ordered})
+	if err != nil {
 		t.close()
 		return nil, err
 	}
+	t.setDataChannel(reliable)
 	unordered, zero := false, uint16(0)
-	if t.lossy, err = t.pc.CreateDataChannel(lossyLabel, &webrtc.DataChannelInit{Ordered: &unordered, MaxRetransmits: &zero}); err != nil {
+	lossy, err := t.pc.CreateDataChannel(lossyLabel, &webrtc.DataChannelInit{Ordered: &unordered, MaxRetransmits: &zero})
+	if err != nil {
 		t.close()
 		return nil, err
 	}
+	t.setDataChannel(lossy)
 	return t, nil
 }
 

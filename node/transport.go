@@ -20,8 +20,9 @@ type pcTransport struct {
 	log    zerolog.Logger
 	send   func(*livekit.SignalResponse)
 
-	// Server-created data channels (subscriber transport only); set before first use.
-	reliable, lossy *webrtc.DataChannel
+	// clientOffers: the client makes every offer (v1 single peer connection). The server asks
+	// for one with MediaSectionsRequirement instead of offering.
+	clientOffers bool
 
 	mu           sync.Mutex // guards the negotiation state below
 	remoteSet    bool
@@ -31,6 +32,29 @@ type pcTransport struct {
 	againRestart bool
 	offerID      uint32
 	closed       bool
+	reliable     *webrtc.DataChannel // data channels the server sends this client data on
+	lossy        *webrtc.DataChannel
+}
+
+// setDataChannel records a data channel the server sends on (created by the server on the
+// subscriber connection, or by the client on a single peer connection).
+func (t *pcTransport) setDataChannel(dc *webrtc.DataChannel) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if dc.Label() == reliableLabel {
+		t.reliable = dc
+	} else {
+		t.lossy = dc
+	}
+}
+
+func (t *pcTransport) dataChannel(label string) *webrtc.DataChannel {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if label == reliableLabel {
+		return t.reliable
+	}
+	return t.lossy
 }
 
 func newPCTransport(api *webrtc.API, target livekit.SignalTarget, log zerolog.Logger,
@@ -108,12 +132,34 @@ func (t *pcTransport) negotiate(iceRestart bool) error {
 	if t.closed {
 		return nil
 	}
+	if t.clientOffers {
+		t.requestOfferLocked()
+		return nil
+	}
 	if t.offering {
 		t.again = true
 		t.againRestart = t.againRestart || iceRestart
 		return nil
 	}
 	return t.offerLocked(iceRestart)
+}
+
+// requestOfferLocked asks a single-peer-connection client to renegotiate, adding as many
+// receive-only media sections as there are sending transceivers the client has not seen yet.
+func (t *pcTransport) requestOfferLocked() {
+	var audios, videos uint32
+	for _, tr := range t.pc.GetTransceivers() {
+		if tr.Mid() != "" || tr.Sender() == nil || tr.Sender().Track() == nil {
+			continue
+		}
+		if tr.Kind() == webrtc.RTPCodecTypeAudio {
+			audios++
+		} else {
+			videos++
+		}
+	}
+	t.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_MediaSectionsRequirement{
+		MediaSectionsRequirement: &livekit.MediaSectionsRequirement{NumAudios: audios, NumVideos: videos}}})
 }
 
 func (t *pcTransport) offerLocked(iceRestart bool) error {
