@@ -19,9 +19,12 @@
 // A DownTrack reads from a TrackSource, the one seam between the media path
 // and where packets come from: the local Receiver implements it, and so does
 // the relay's source for tracks published on another node. A DownTrack cannot
-// tell them apart.
+// tell them apart. A source fans packets out to PacketSinks through a
+// SinkSet: down-tracks, and on the publisher's node the relay's feed of the
+// track to another node. Each sink reports the layers it needs (WantedLayer
+// for dynacast, WantedLayers for per-layer relay subscriptions).
 //
 // Concurrency: every exported method of Receiver and DownTrack is safe for
-// concurrent use. The per-packet path (Receiver fan-out → DownTrack.WriteRTP)
+// concurrent use. The per-packet path (SinkSet fan-out → DownTrack.WriteRTP)
 // takes no lock across I/O and does not allocate in steady state.
 package sfu

@@ -126,7 +126,7 @@ func NewDownTrack(p DownTrackParams) (*DownTrack, error) {
 		}),
 	}
 	d.scratch.New = func() any { return new(scratch) }
-	if err := p.Source.AddDownTrack(d); err != nil {
+	if err := p.Source.AddSink(d); err != nil {
 		return nil, fmt.Errorf("add down-track to %s: %w", p.Source.TrackID(), err)
 	}
 	return d, nil
@@ -189,11 +189,12 @@ func matchCodec(src webrtc.RTPCodecParameters, negotiated []webrtc.RTPCodecParam
 	return negotiated[found], true
 }
 
-// WriteRTP offers packet p of layer to the down-track. The forwarder decides
-// whether to send it and how to rewrite it. It never blocks on anything but
-// the write to the subscriber's transport, and does not allocate in steady
-// state. p is only read during the call. Safe for concurrent use by the
-// source's per-layer loops.
+// WriteRTP offers packet p of layer to the down-track (PacketSink). The
+// forwarder decides whether to send it and how to rewrite it. It never blocks
+// on anything but the write to the subscriber's transport, and does not
+// allocate in steady state. p is only read during the call. Safe for
+// concurrent use by the source's per-layer loops. When the forwarded layer
+// changes (a switch at a keyframe), the source is told with SinkChanged.
 func (d *DownTrack) WriteRTP(p *buffer.ExtPacket, layer int32) {
 	b := d.bound.Load()
 	if b == nil || d.closed.Load() {
@@ -201,7 +202,9 @@ func (d *DownTrack) WriteRTP(p *buffer.ExtPacket, layer int32) {
 		return
 	}
 	d.mu.Lock()
+	before := d.fwd.current
 	dec := d.fwd.process(p, layer)
+	switched := d.fwd.current != before
 	if dec.drop == forwardPacket {
 		d.seq.push(sentPacket{
 			outSN:  dec.sn,
@@ -214,6 +217,9 @@ func (d *DownTrack) WriteRTP(p *buffer.ExtPacket, layer int32) {
 	}
 	d.mu.Unlock()
 
+	if switched {
+		d.source.SinkChanged(d)
+	}
 	if dec.keyframe != LayerNone {
 		d.stats.keyframeRequests.Add(1)
 		d.source.RequestKeyframe(dec.keyframe)
@@ -297,7 +303,7 @@ func (d *DownTrack) SetMaxLayer(layer int32) {
 		d.source.RequestKeyframe(kf)
 	}
 	if changed {
-		d.source.DownTrackChanged(d)
+		d.source.SinkChanged(d)
 	}
 }
 
@@ -310,7 +316,7 @@ func (d *DownTrack) SetPaused(paused bool) {
 	d.fwd.setPaused(paused)
 	d.mu.Unlock()
 	if changed {
-		d.source.DownTrackChanged(d)
+		d.source.SinkChanged(d)
 	}
 }
 
@@ -335,8 +341,9 @@ func (d *DownTrack) MaxLayer() int32 {
 	return d.fwd.maxLayer
 }
 
-// WantedLayer is the highest layer this down-track may need: its cap, or
-// LayerNone while paused or closed. Sources use it for dynacast.
+// WantedLayer is the highest layer this down-track may need (PacketSink): its
+// cap (LayerLow for audio), or LayerNone while paused or closed. Sources use
+// it for dynacast.
 func (d *DownTrack) WantedLayer() int32 {
 	if d.closed.Load() {
 		return LayerNone
@@ -346,7 +353,28 @@ func (d *DownTrack) WantedLayer() int32 {
 	if d.fwd.paused {
 		return LayerNone
 	}
+	if !d.fwd.video {
+		return LayerLow
+	}
 	return d.fwd.maxLayer
+}
+
+// WantedLayers is the set of layers this down-track needs now (PacketSink):
+// its cap, plus the layer it forwards until a switch away from it completes
+// at a keyframe; LayerLow for audio; empty while paused or closed.
+func (d *DownTrack) WantedLayers() LayerMask {
+	if d.closed.Load() {
+		return 0
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.fwd.paused {
+		return 0
+	}
+	if !d.fwd.video {
+		return LayerBit(LayerLow)
+	}
+	return LayerBit(d.fwd.maxLayer) | LayerBit(d.fwd.current)
 }
 
 // OnClose registers f (replacing any earlier one) to run once when the
@@ -363,7 +391,8 @@ func (d *DownTrack) OnClose(f func()) {
 	f()
 }
 
-// Close stops forwarding, removes the down-track from its source, stops its
+// Close stops forwarding, removes the down-track from its source (PacketSink:
+// the source calls it when it closes), stops its
 // RTPSender (which ends the RTCP read loop; the node still removes the track
 // from the PeerConnection to renegotiate) and runs the OnClose callback.
 // Idempotent.
@@ -373,7 +402,7 @@ func (d *DownTrack) Close() {
 	}
 	close(d.done)
 	d.bound.Store(nil)
-	d.source.RemoveDownTrack(d)
+	d.source.RemoveSink(d)
 	d.mu.Lock()
 	sender, f := d.sender, d.onClose
 	d.onClose = nil

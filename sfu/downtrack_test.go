@@ -51,7 +51,7 @@ func TestDownTrackTrackLocal(t *testing.T) {
 	require.Equal(t, "PA_a|TR_fake", dt.StreamID())
 	require.Empty(t, dt.RID())
 	require.Equal(t, webrtc.RTPCodecTypeAudio, dt.Kind())
-	require.Equal(t, []*DownTrack{dt}, src.added)
+	require.Equal(t, []PacketSink{dt}, src.added)
 
 	_, err = dt.Bind(&fakeContext{codecs: []webrtc.RTPCodecParameters{vp8Codec}})
 	require.ErrorIs(t, err, ErrCodecNotNegotiated)
@@ -227,7 +227,7 @@ func TestDownTrackCloseAndWriteErrors(t *testing.T) {
 	dt.Close()
 	dt.Close()
 	require.Equal(t, 1, closes)
-	require.Equal(t, []*DownTrack{dt}, src.removed)
+	require.Equal(t, []PacketSink{dt}, src.removed)
 	require.Equal(t, LayerNone, dt.WantedLayer())
 	late := false
 	dt.OnClose(func() { late = true })
@@ -250,7 +250,7 @@ func TestReceiverDynacastAndClose(t *testing.T) {
 	require.NoError(t, err)
 	d2, err := NewDownTrack(DownTrackParams{Source: r, MaxLayer: MaxLayerAuto, Logger: zerolog.Nop()})
 	require.NoError(t, err)
-	require.Equal(t, 2, r.NumDownTracks())
+	require.Equal(t, 2, r.NumSinks())
 	d2.SetPaused(true)
 	d1.SetMaxLayer(LayerMid)
 	d1.SetMaxLayer(LayerMid) // unchanged: no callback
@@ -262,7 +262,7 @@ func TestReceiverDynacastAndClose(t *testing.T) {
 	r.Close()
 	require.Equal(t, []int32{0, 2, 0, 1, -1, 2, -1}, changes)
 	require.True(t, d2closed)
-	require.Zero(t, r.NumDownTracks())
+	require.Zero(t, r.NumSinks())
 	require.Equal(t, 1, receiverClosed)
 	_, err = NewDownTrack(DownTrackParams{Source: r, Logger: zerolog.Nop()})
 	require.ErrorIs(t, err, ErrReceiverClosed)

@@ -202,7 +202,7 @@ func TestEndToEndForwardingWithNACK(t *testing.T) {
 	rs := r.Stats()
 	require.Len(t, rs.Layers, 1)
 	require.Positive(t, rs.PacketsReceived)
-	require.Equal(t, 1, r.NumDownTracks())
+	require.Equal(t, 1, r.NumSinks())
 
 	// Teardown: the publisher leaving closes the receiver, which closes the
 	// down-track; every goroutine ends.

@@ -95,8 +95,8 @@ type fakeSource struct {
 	cache     map[int32]map[uint16][]byte
 	sr        map[int32]buffer.SenderReport
 	keyframes []int32
-	added     []*DownTrack
-	removed   []*DownTrack
+	added     []PacketSink
+	removed   []PacketSink
 	changed   int
 }
 
@@ -108,20 +108,22 @@ func (s *fakeSource) TrackID() string                  { return "TR_fake" }
 func (s *fakeSource) Kind() webrtc.RTPCodecType        { return s.kind }
 func (s *fakeSource) Codec() webrtc.RTPCodecParameters { return s.codec }
 
-func (s *fakeSource) AddDownTrack(d *DownTrack) error {
+func (s *fakeSource) Layers() LayerMask { return AllLayers }
+
+func (s *fakeSource) AddSink(d PacketSink) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.added = append(s.added, d)
 	return nil
 }
 
-func (s *fakeSource) RemoveDownTrack(d *DownTrack) {
+func (s *fakeSource) RemoveSink(d PacketSink) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.removed = append(s.removed, d)
 }
 
-func (s *fakeSource) DownTrackChanged(*DownTrack) {
+func (s *fakeSource) SinkChanged(PacketSink) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.changed++

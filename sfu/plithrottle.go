@@ -6,26 +6,28 @@ import "time"
 // sent upstream for the same layer.
 const DefaultPLIThrottle = 500 * time.Millisecond
 
-// pliThrottle limits keyframe requests per layer: subscribers that join or
-// lose packets together would otherwise flood the publisher with PLIs for the
-// same keyframe. It is a pure state machine fed the current time; not safe for
-// concurrent use.
-type pliThrottle struct {
+// KeyframeThrottle limits keyframe requests per layer: subscribers that join
+// or lose packets together would otherwise flood the publisher with PLIs for
+// the same keyframe. It is a pure state machine fed the current time; not safe
+// for concurrent use (its owner's lock guards it).
+type KeyframeThrottle struct {
 	interval int64 // ns
 	last     [NumLayers]int64
 	sent     [NumLayers]bool
 }
 
-func newPLIThrottle(interval time.Duration) pliThrottle {
+// NewKeyframeThrottle returns a throttle allowing one request per layer per
+// interval; interval ≤ 0 selects DefaultPLIThrottle.
+func NewKeyframeThrottle(interval time.Duration) KeyframeThrottle {
 	if interval <= 0 {
 		interval = DefaultPLIThrottle
 	}
-	return pliThrottle{interval: int64(interval)}
+	return KeyframeThrottle{interval: int64(interval)}
 }
 
-// allow reports whether a keyframe request for layer may be sent at now (unix
+// Allow reports whether a keyframe request for layer may be sent at now (unix
 // ns) and, if so, records it.
-func (t *pliThrottle) allow(layer int32, now int64) bool {
+func (t *KeyframeThrottle) Allow(layer int32, now int64) bool {
 	if layer < 0 || layer >= NumLayers {
 		return false
 	}

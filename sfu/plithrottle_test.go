@@ -52,9 +52,9 @@ func TestPLIThrottle(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			th := newPLIThrottle(tc.interval)
+			th := NewKeyframeThrottle(tc.interval)
 			for i, r := range tc.reqs {
-				require.Equal(t, r.want, th.allow(r.layer, r.at*ms), "request %d", i)
+				require.Equal(t, r.want, th.Allow(r.layer, r.at*ms), "request %d", i)
 			}
 		})
 	}

@@ -2,7 +2,6 @@ package sfu
 
 import (
 	"fmt"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,19 +57,19 @@ type Receiver struct {
 	counters   *Counters
 	log        zerolog.Logger
 
-	// downTracks is a copy-on-write snapshot read without locks by the
-	// fan-out; writers replace it under mu.
-	downTracks atomic.Pointer[[]*DownTrack]
-	closed     atomic.Bool
-	audio      audioLevel
+	// sinks is the fan-out; its snapshot is read without locks by the
+	// per-layer loops.
+	sinks  SinkSet
+	closed atomic.Bool
+	audio  audioLevel
 
 	// mu guards layers, throttle, maxLayer, the loop counts and the close
-	// state, and serialises writers of downTracks and OnMaxLayerChanged
-	// calls. Never held across I/O. Lock order: Receiver.mu before
-	// DownTrack.mu (updateMaxLayer asks down-tracks for their wanted layer).
+	// state, and serialises changes of sinks and OnMaxLayerChanged calls.
+	// Never held across I/O. Lock order: Receiver.mu before the sinks' locks
+	// (updateMaxLayer asks sinks for their wanted layer).
 	mu         sync.Mutex
 	layers     [NumLayers]*receiverLayer
-	throttle   pliThrottle
+	throttle   KeyframeThrottle
 	maxLayer   int32
 	rtpLoops   int // running RTP read loops
 	loops      int // running read loops of both kinds
@@ -94,10 +93,9 @@ func NewReceiver(p ReceiverParams) *Receiver {
 		onMaxLayer: p.OnMaxLayerChanged,
 		counters:   counters,
 		log:        p.Logger.With().Str("track", p.TrackID).Logger(),
-		throttle:   newPLIThrottle(p.PLIThrottle),
+		throttle:   NewKeyframeThrottle(p.PLIThrottle),
 		maxLayer:   LayerNone,
 	}
-	r.downTracks.Store(&[]*DownTrack{})
 	return r
 }
 
@@ -110,49 +108,49 @@ func (r *Receiver) Kind() webrtc.RTPCodecType { return r.kind }
 // Codec returns the published codec.
 func (r *Receiver) Codec() webrtc.RTPCodecParameters { return r.codec }
 
-// AddDownTrack starts fanning packets out to d.
-func (r *Receiver) AddDownTrack(d *DownTrack) error {
+// Layers returns the set of attached layers.
+func (r *Receiver) Layers() LayerMask {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var m LayerMask
+	for i, l := range r.layers {
+		if l != nil {
+			m |= LayerBit(int32(i))
+		}
+	}
+	return m
+}
+
+// AddSink starts fanning packets out to s.
+func (r *Receiver) AddSink(s PacketSink) error {
 	r.mu.Lock()
 	if r.closed.Load() {
 		r.mu.Unlock()
 		return fmt.Errorf("track %s: %w", r.trackID, ErrReceiverClosed)
 	}
-	cur := *r.downTracks.Load()
-	if slices.Contains(cur, d) {
-		r.mu.Unlock()
-		return nil
-	}
-	next := make([]*DownTrack, len(cur), len(cur)+1)
-	copy(next, cur)
-	next = append(next, d)
-	r.downTracks.Store(&next)
+	added := r.sinks.Add(s)
 	r.mu.Unlock()
-	r.updateMaxLayer()
+	if added {
+		r.updateMaxLayer()
+	}
 	return nil
 }
 
-// RemoveDownTrack stops fanning packets out to d.
-func (r *Receiver) RemoveDownTrack(d *DownTrack) {
+// RemoveSink stops fanning packets out to s.
+func (r *Receiver) RemoveSink(s PacketSink) {
 	r.mu.Lock()
-	cur := *r.downTracks.Load()
-	i := slices.Index(cur, d)
-	if i < 0 {
-		r.mu.Unlock()
-		return
-	}
-	next := make([]*DownTrack, 0, len(cur)-1)
-	next = append(next, cur[:i]...)
-	next = append(next, cur[i+1:]...)
-	r.downTracks.Store(&next)
+	removed := r.sinks.Remove(s)
 	r.mu.Unlock()
-	r.updateMaxLayer()
+	if removed {
+		r.updateMaxLayer()
+	}
 }
 
-// DownTrackChanged recomputes the layers needed after d's wanted layer changed.
-func (r *Receiver) DownTrackChanged(*DownTrack) { r.updateMaxLayer() }
+// SinkChanged recomputes the layers needed after s's wanted layers changed.
+func (r *Receiver) SinkChanged(PacketSink) { r.updateMaxLayer() }
 
-// NumDownTracks returns how many down-tracks the receiver feeds.
-func (r *Receiver) NumDownTracks() int { return len(*r.downTracks.Load()) }
+// NumSinks returns how many sinks (down-tracks, relay feeds) the receiver feeds.
+func (r *Receiver) NumSinks() int { return r.sinks.Len() }
 
 // updateMaxLayer recomputes the highest layer any down-track wants and
 // reports a change through OnMaxLayerChanged (video only, dynacast).
@@ -166,9 +164,7 @@ func (r *Receiver) updateMaxLayer() {
 	defer r.mu.Unlock()
 	want := LayerNone
 	if !r.closed.Load() {
-		for _, d := range *r.downTracks.Load() {
-			want = max(want, d.WantedLayer())
-		}
+		want = r.sinks.MaxWanted()
 	}
 	if want == r.maxLayer {
 		return
@@ -189,7 +185,7 @@ func (r *Receiver) RequestKeyframe(layer int32) {
 		r.mu.Unlock()
 		return
 	}
-	allowed := r.throttle.allow(layer, time.Now().UnixNano())
+	allowed := r.throttle.Allow(layer, time.Now().UnixNano())
 	r.mu.Unlock()
 	if !allowed {
 		r.counters.PLIsThrottled.Add(1)
@@ -259,16 +255,15 @@ func (r *Receiver) OnClose(f func()) {
 	f()
 }
 
-// Close stops the read loops and closes every down-track (their OnClose
-// callbacks run). Idempotent. It does not stop the publisher's RTPReceiver.
+// Close stops the read loops and closes every sink (down-tracks run their
+// OnClose callbacks). Idempotent. It does not stop the publisher's RTPReceiver.
 func (r *Receiver) Close() {
 	if !r.closed.CompareAndSwap(false, true) {
 		return
 	}
 	r.mu.Lock()
 	layers := r.layers
-	dts := *r.downTracks.Load()
-	r.downTracks.Store(&[]*DownTrack{})
+	sinks := r.sinks.Detach()
 	r.mu.Unlock()
 
 	now := time.Now()
@@ -277,8 +272,8 @@ func (r *Receiver) Close() {
 			l.stop(now)
 		}
 	}
-	for _, d := range dts {
-		d.Close()
+	for _, s := range sinks {
+		s.Close()
 	}
 	r.updateMaxLayer()
 	r.mu.Lock()

@@ -119,9 +119,7 @@ func (r *Receiver) rtpLoop(l *receiverLayer) {
 		if isAudio && p.HasAudioLevel {
 			r.audio.observe(p.AudioLevel, p.Arrival)
 		}
-		for _, d := range *r.downTracks.Load() {
-			d.WriteRTP(p, l.layer)
-		}
+		r.sinks.WriteRTP(p, l.layer)
 	}
 }
 
