@@ -1,5 +1,7 @@
 package integration
 
+import "strings"
+
 // reporter is the part of testing.T the stream checks use (so that they can be tested too).
 type reporter interface {
 	Helper()
@@ -77,8 +79,8 @@ func checkKeyframeSwitches(t reporter, recs []rtpRecord) {
 		r := s.rec
 		switch {
 		case !r.frameStart || !r.keyframe:
-			bad = append(bad, sprintf("#%d: switch %d -> %d on a packet that does not start a keyframe "+
-				"(frameStart=%v keyframe=%v frame=%d)", s.index, s.from, s.to, r.frameStart, r.keyframe, r.counter))
+			bad = append(bad, sprintf("#%d: switch %d -> %d on a packet that does not start a keyframe; around it:\n%s",
+				s.index, s.from, s.to, describeAround(recs, s.index)))
 		case s.to < 0 || s.to >= len(layers):
 			bad = append(bad, sprintf("#%d: switch to unknown layer %d", s.index, s.to))
 		case r.width != layers[s.to].width || r.height != layers[s.to].height:
@@ -91,4 +93,19 @@ func checkKeyframeSwitches(t reporter, recs []rtpRecord) {
 	if len(bad) > 0 {
 		t.Errorf("bad layer switches:\n%s", joinLines(bad))
 	}
+}
+
+// describeAround renders the records just before and after index i.
+func describeAround(recs []rtpRecord, i int) string {
+	var lines []string
+	for j := max(0, i-3); j < min(len(recs), i+4); j++ {
+		r := recs[j]
+		mark := "   "
+		if j == i {
+			mark = "-> "
+		}
+		lines = append(lines, sprintf("%s#%d seq=%d ts=%d layer=%d frame=%d start=%v key=%v marker=%v",
+			mark, j, r.seq, r.ts, r.layer, r.counter, r.frameStart, r.keyframe, r.marker))
+	}
+	return "      " + strings.Join(lines, "\n      ")
 }

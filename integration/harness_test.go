@@ -3,14 +3,12 @@ package integration
 import (
 	"context"
 	"fmt"
-	"log"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/go-logr/stdr"
 	"github.com/livekit/protocol/auth"
 	protologger "github.com/livekit/protocol/logger"
 	lksdk "github.com/livekit/server-sdk-go/v2"
@@ -32,7 +30,7 @@ const (
 
 	// Environment switches for debugging a failing run.
 	envNodeLog = "EDGE_TEST_NODE_LOG" // zerolog level of the node's log (default: warn)
-	envSDKLog  = "EDGE_TEST_SDK_LOG"  // non-empty: SDK logs to stderr
+	envSDKLog  = "EDGE_TEST_SDK_LOG"  // zap level of the SDK's log to stderr (default: silent)
 )
 
 // testLogWriter forwards node log lines to t.Log until closed, so that lines written after the
@@ -64,17 +62,17 @@ func startNode(t *testing.T) *node.Node {
 	t.Helper()
 	lw := &testLogWriter{t: t}
 	t.Cleanup(lw.close) // registered first: runs after the node's shutdown
-	level := zerolog.WarnLevel
-	if v := os.Getenv(envNodeLog); v != "" {
-		l, err := zerolog.ParseLevel(v)
-		require.NoError(t, err, envNodeLog)
-		level = l
-	}
-	logger := zerolog.New(zerolog.ConsoleWriter{Out: lw, NoColor: true, TimeFormat: "15:04:05.000"}).
-		Level(level).With().Timestamp().Logger()
-
 	cfg := node.DevConfig()
 	cfg.Port, cfg.RTCTCPPort, cfg.RTCUDPPort = 0, 0, 0
+	cfg.LogLevel = "warn"
+	if v := os.Getenv(envNodeLog); v != "" {
+		cfg.LogLevel = v
+	}
+	level, err := zerolog.ParseLevel(cfg.LogLevel)
+	require.NoError(t, err, envNodeLog)
+	logger := zerolog.New(zerolog.ConsoleWriter{Out: lw, NoColor: true, TimeFormat: "15:04:05"}).
+		Level(level).With().Timestamp().Logger()
+
 	n, err := node.New(cfg, logger)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -105,7 +103,6 @@ type tokenSpec struct {
 	key, secret string // default devkey/secret
 	identity    string
 	name        string
-	metadata    string
 	grant       *auth.VideoGrant
 }
 
@@ -116,7 +113,7 @@ func mintToken(t *testing.T, s tokenSpec) string {
 		s.key, s.secret = devKey, devSecret
 	}
 	at := auth.NewAccessToken(s.key, s.secret).SetIdentity(s.identity).SetName(s.name).
-		SetMetadata(s.metadata).SetValidFor(time.Hour)
+		SetValidFor(time.Hour)
 	if s.grant != nil {
 		at.SetVideoGrant(s.grant)
 	}
@@ -125,22 +122,28 @@ func mintToken(t *testing.T, s tokenSpec) string {
 	return tok
 }
 
-// sdkLogger is the logger handed to SDK rooms: silent unless envSDKLog is set.
+// sdkLogger is the logger handed to the SDK: a level-filtering zap logger, silent unless
+// envSDKLog names a level. It must filter by level before formatting: pion formats some debug
+// arguments (e.g. a TrackRemote with %+v) that another goroutine is still writing, which the
+// race detector reports when a logger formats every debug line it is handed.
 func sdkLogger() protologger.Logger {
-	if os.Getenv(envSDKLog) == "" {
-		return protologger.GetDiscardLogger()
+	level := "fatal"
+	if v := os.Getenv(envSDKLog); v != "" {
+		level = v
 	}
-	return protologger.LogRLogger(stdr.New(log.New(os.Stderr, "sdk ", log.Lmicroseconds)))
+	l, err := protologger.NewZapLogger(&protologger.Config{Level: level})
+	if err != nil {
+		panic(err) // only on a malformed config literal above
+	}
+	return l
 }
 
 // joinConfig is what joinRoom varies.
 type joinConfig struct {
-	grant         *auth.VideoGrant
-	name          string
-	metadata      string
-	autoSubscribe bool
-	token         string // used as is when tokenSet (even if empty: no token at all)
-	tokenSet      bool
+	grant    *auth.VideoGrant
+	name     string
+	token    string // used as is when tokenSet (even if empty: no token at all)
+	tokenSet bool
 }
 
 type joinOption func(*joinConfig)
@@ -150,8 +153,6 @@ func withGrant(mutate func(*auth.VideoGrant)) joinOption {
 }
 
 func withName(name string) joinOption { return func(c *joinConfig) { c.name = name } }
-
-func withoutAutoSubscribe() joinOption { return func(c *joinConfig) { c.autoSubscribe = false } }
 
 func withToken(tok string) joinOption {
 	return func(c *joinConfig) { c.token, c.tokenSet = tok, true }
@@ -167,17 +168,17 @@ type client struct {
 // tryJoin connects identity to room on n through the SDK. The caller owns the result.
 func tryJoin(t *testing.T, n *node.Node, room, identity string, opts ...joinOption) (*client, error) {
 	t.Helper()
-	cfg := joinConfig{grant: fullGrant(room), autoSubscribe: true}
+	cfg := joinConfig{grant: fullGrant(room)}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	tok := cfg.token
 	if !cfg.tokenSet {
-		tok = mintToken(t, tokenSpec{identity: identity, name: cfg.name, metadata: cfg.metadata, grant: cfg.grant})
+		tok = mintToken(t, tokenSpec{identity: identity, name: cfg.name, grant: cfg.grant})
 	}
 	ev := newEvents()
 	r, err := lksdk.ConnectToRoomWithToken(n.URL(), tok, ev.callbacks(),
-		lksdk.WithAutoSubscribe(cfg.autoSubscribe),
+		lksdk.WithAutoSubscribe(true),
 		lksdk.WithLogger(sdkLogger()),
 		lksdk.WithConnectTimeout(10*time.Second),
 	)

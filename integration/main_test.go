@@ -1,10 +1,8 @@
 package integration
 
 import (
-	"os"
 	"testing"
 
-	protologger "github.com/livekit/protocol/logger"
 	lksdk "github.com/livekit/server-sdk-go/v2"
 	"go.uber.org/goleak"
 )
@@ -12,10 +10,8 @@ import (
 // TestMain fails the package if any goroutine outlives the tests. Every node is shut down and
 // every SDK room disconnected by the tests' cleanups, so what remains must be process-global.
 func TestMain(m *testing.M) {
-	// The SDK logs (and hands pion) a package-level logger besides the per-room one; keep it
-	// quiet unless asked. This is the only process-wide setting the tests make.
-	if os.Getenv(envSDKLog) == "" {
-		lksdk.SetLogger(protologger.GetDiscardLogger())
-	}
+	// The SDK logs (and hands pion) a package-level logger besides the per-room one; route it
+	// through sdkLogger too. This is the only process-wide setting the tests make.
+	lksdk.SetLogger(sdkLogger())
 	goleak.VerifyTestMain(m)
 }

@@ -29,6 +29,9 @@ func TestPublishSubscribe(t *testing.T) {
 	waitPackets(t, audio, 50, "audio at bob")
 	waitPackets(t, video, 30, "video at bob")
 	require.NoError(t, video.err(), "video payload at bob")
+	require.NoError(t, audio.err(), "audio payload at bob")
+
+	require.Empty(t, b.ev.list(&b.ev.subscriptionFailed), "bob had failed subscriptions")
 
 	// B's view of A's publications matches what A published.
 	rp := b.remote(t, "alice")
@@ -46,8 +49,9 @@ func TestPublishSubscribe(t *testing.T) {
 	first := firstMedia(recs)
 	require.GreaterOrEqual(t, first, 0, "no media packet")
 	require.True(t, recs[first].frameStart && recs[first].keyframe,
-		"first video packet at bob is not the start of a keyframe: %+v", recs[first])
+		"first video packet at bob is not the start of a keyframe:\n%s", describeAround(recs, first))
 	checkContinuity(t, recs)
+	checkContinuity(t, audio.snapshot())
 
 	// The node counted the media it relayed.
 	require.Positive(t, n.Counters().PacketsIn.Load(), "node PacketsIn")

@@ -42,6 +42,7 @@ func TestReconnectResume(t *testing.T) {
 	require.Equal(t, sidBefore, a.room.LocalParticipant.SID(), "alice's participant sid changed")
 	require.Equal(t, tracksBefore, localTrackSIDs(a), "alice's track sids changed")
 	require.Empty(t, a.ev.list(&a.ev.disconnected), "alice lost her remote participants")
+	require.Zero(t, a.ev.get(&a.ev.selfDisconnected), "alice's SDK gave up and disconnected")
 
 	// B's media keeps flowing on the same subscriptions, and B never saw A leave.
 	for _, r := range []*trackRecorder{audio, video} {

@@ -61,8 +61,11 @@ func (r *trackRecorder) run(track *webrtc.TrackRemote) {
 			seq: pkt.SequenceNumber, ts: pkt.Timestamp, ssrc: pkt.SSRC, marker: pkt.Marker, layer: -1,
 		}
 		var perr error
-		if r.kind == lksdk.TrackKindVideo {
+		switch r.kind {
+		case lksdk.TrackKindVideo:
 			perr = classifyVP8(pkt, &rec)
+		case lksdk.TrackKindAudio:
+			perr = checkOpus(pkt)
 		}
 		r.packets.Add(1)
 		r.mu.Lock()
@@ -74,7 +77,20 @@ func (r *trackRecorder) run(track *webrtc.TrackRemote) {
 	}
 }
 
-var errUnknownFiller = errors.New("continuation packet with unknown filler byte")
+var (
+	errUnknownFiller = errors.New("continuation packet with unknown filler byte")
+	errNotOpus       = errors.New("audio payload is not the synthetic Opus frame")
+)
+
+// checkOpus verifies that an audio packet carries an unmodified frame of opusSource.
+func checkOpus(pkt *rtp.Packet) error {
+	p := pkt.Payload
+	if len(p) != opusFrameSize || p[0] != opusTOC || p[1] != markerMagic0 || p[2] != markerMagic1 ||
+		p[len(p)-1] != opusFiller {
+		return fmt.Errorf("%w (%d bytes)", errNotOpus, len(p))
+	}
+	return nil
+}
 
 // classifyVP8 fills the video fields of rec from a VP8 RTP packet (RFC 7741 descriptor, then
 // the frame written by buildVP8Frame).

@@ -69,6 +69,10 @@ func TestSimulcastSwitch(t *testing.T) {
 	require.NoError(t, video.err(), "video payload at bob")
 	checkContinuity(t, recs)
 	checkKeyframeSwitches(t, recs)
+	// Switching up needs a keyframe the SFU asks for (PLI/FIR) rather than waiting up to a
+	// second for the periodic one.
+	plis := pliCounts(cam)
+	require.Positive(t, plis[1]+plis[2], "the node never asked the publisher for a keyframe (PLIs %v)", plis)
 	// Every step changed the layer: at least len(steps)-1 switches, whatever layer came first.
 	require.GreaterOrEqual(t, len(layerSwitches(recs)), len(steps)-1, "layer switches seen by bob")
 }
