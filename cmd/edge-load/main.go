@@ -36,7 +36,8 @@ type options struct {
 	apiSecret    string
 	singlePC     bool
 	joinParallel int
-	verbose      bool
+	sdkLogLevel  string // "" = the client SDK's logs are discarded
+	dumpStacks   bool   // on failure, SIGQUIT the node for a goroutine dump
 }
 
 // pionDisableEnv lists pion logging scopes to silence (pion/logging reads it when a logger
@@ -59,15 +60,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 	log := zerolog.New(zerolog.ConsoleWriter{Out: stderr, TimeFormat: time.TimeOnly, NoColor: true}).
 		With().Timestamp().Logger()
 	sdkLog := protoLogger.GetDiscardLogger()
-	if o.verbose {
-		if zl, err := protoLogger.NewZapLogger(&protoLogger.Config{Level: "info"}); err == nil {
-			sdkLog = zl
+	if o.sdkLogLevel != "" {
+		zl, err := protoLogger.NewZapLogger(&protoLogger.Config{Level: o.sdkLogLevel})
+		if err != nil {
+			fmt.Fprintln(stderr, "edge-load: --sdk-log-level:", err)
+			return 2
 		}
+		sdkLog = zl
 	}
 	// The SDK's package logger also feeds pion's loggers and the tracks created before a join.
 	lksdk.SetLogger(sdkLog)
 	nodeEnv := os.Environ() // the node child gets the environment as it was given to us
-	if !o.verbose && os.Getenv(pionDisableEnv) == "" {
+	if o.sdkLogLevel == "" && os.Getenv(pionDisableEnv) == "" {
 		// The SDK builds its TWCC interceptor with pion's default logger, which reports the
 		// closed pipes of every subscriber's teardown as errors. Only this process is affected.
 		_ = os.Setenv(pionDisableEnv, "twcc_sender_interceptor")
@@ -97,8 +101,9 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.apiKey, "api-key", "devkey", "API key (the node runs with --dev)")
 	fs.StringVar(&o.apiSecret, "api-secret", "secret", "API secret")
 	fs.BoolVar(&o.singlePC, "single-pc", false, "join with one peer connection (/rtc/v1) instead of two (/rtc)")
-	fs.IntVar(&o.joinParallel, "join-parallel", 8, "subscriber joins in flight at once")
-	fs.BoolVar(&o.verbose, "verbose", false, "show the client SDK's logs")
+	fs.IntVar(&o.joinParallel, "join-parallel", 1, "subscriber joins in flight at once")
+	fs.BoolVar(&o.dumpStacks, "dump-node-stacks", false, "if the run fails, stop the node with SIGQUIT so its output ends with every goroutine's stack")
+	fs.StringVar(&o.sdkLogLevel, "sdk-log-level", "", "show the client SDK's logs at this level (debug|info|warn|error); default off")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -147,6 +152,9 @@ func runLoad(ctx context.Context, o options, log zerolog.Logger, sdkLog protoLog
 		return err
 	}
 	defer func() {
+		if err != nil && o.dumpStacks {
+			node.dumpStacks(15 * time.Second)
+		}
 		node.stop(15 * time.Second)
 		if err != nil || !node.cleanExit() {
 			fmt.Fprintf(os.Stderr, "---- last node output ----\n%s\n---- end of node output ----\n", node.output.String())

@@ -197,6 +197,25 @@ func (n *nodeProcess) stop(grace time.Duration) {
 	})
 }
 
+// dumpStacks sends SIGQUIT so the Go runtime writes every goroutine's stack to the node's
+// output and exits, then waits up to grace (killing it after that). It stands in for stop when
+// a run failed and the node's state is wanted for diagnosis.
+func (n *nodeProcess) dumpStacks(grace time.Duration) {
+	n.stopOnce.Do(func() {
+		if n.alive() != nil {
+			return
+		}
+		_ = n.cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-n.exited:
+			return
+		case <-time.After(grace):
+		}
+		_ = n.cmd.Process.Kill()
+		<-n.exited
+	})
+}
+
 // cleanExit reports whether the child exited on its own with status 0 (after stop).
 func (n *nodeProcess) cleanExit() bool {
 	select {

@@ -21,11 +21,12 @@ type measurement struct {
 	subs     int
 	duration time.Duration // actual wall time between the two samples
 
-	nodeCPUSec float64 // node utime+stime
-	loadCPUSec float64 // load generator utime+stime (for context)
-	hostBusy   float64 // machine-wide busy share, 0..1
-	udpIn      uint64  // UDP datagrams delivered to sockets, whole host
-	udpDrops   uint64  // UDP datagrams dropped for full socket receive buffers, whole host
+	nodeCPUSec   float64 // node utime+stime
+	pubOnlyCores float64 // node CPU with the publisher only, before subscribers joined (cores)
+	loadCPUSec   float64 // load generator utime+stime (for context)
+	hostBusy     float64 // machine-wide busy share, 0..1
+	udpIn        uint64  // UDP datagrams delivered to sockets, whole host
+	udpDrops     uint64  // UDP datagrams dropped for full socket receive buffers, whole host
 
 	rssBeforeSubs uint64 // node VmRSS with the publisher only (absolute)
 	rssEnd        uint64 // node VmRSS at the end of the window (absolute)
@@ -51,6 +52,7 @@ type result struct {
 	cpuMsPerTrackSec         float64
 	cpuMsPerVideoSecAll      float64 // all node CPU charged to the video tracks
 	cpuMsPerVideoSecShare    float64 // node CPU × video share of received packets
+	cpuMsPerVideoSecMarginal float64 // (node CPU − publisher-only CPU) charged to the video tracks
 	videoShare               float64
 	rssMBPerSub              float64 // MiB
 	fwdPktsPerSec            float64
@@ -80,6 +82,7 @@ func compute(m measurement) result {
 	if r.videoTrackSec > 0 {
 		r.cpuMsPerVideoSecAll = cpuMs / r.videoTrackSec
 		r.cpuMsPerVideoSecShare = cpuMs * r.videoShare / r.videoTrackSec
+		r.cpuMsPerVideoSecMarginal = max(cpuMs-m.pubOnlyCores*secs*1000, 0) / r.videoTrackSec
 		r.videoKbpsPerSub = float64(m.videoBytes) * 8 / 1000 / r.videoTrackSec
 	}
 	if m.subs > 0 {
@@ -123,6 +126,8 @@ func printReport(w io.Writer, m measurement, r result) {
 		refCPUMsPerVideoTrackSec, refRSSMBPerSub, targetRatio)
 	fmt.Fprintf(w, "ratio to reference: CPU %.2fx (all CPU on video), %.2fx (packet share); RSS %.2fx\n",
 		r.cpuRatio, r.cpuMsPerVideoSecShare/refCPUMsPerVideoTrackSec, r.rssRatio)
+	fmt.Fprintf(w, "publisher only (before subscribers): node %.3f cores; CPU beyond that per 720p track-s: %.3f ms\n",
+		m.pubOnlyCores, r.cpuMsPerVideoSecMarginal)
 	fmt.Fprintf(w, "node: %.3f CPU s = %.2f cores; RSS %.1f MiB before subscribers, %.1f MiB at end; edge_subscribed_tracks %.0f\n",
 		m.nodeCPUSec, r.nodeCores, float64(m.rssBeforeSubs)/mib, float64(m.rssEnd)/mib, m.subscribedTracks)
 	fmt.Fprintf(w, "node packets: in %.0f/s, out %.0f/s (%.1f Mbit/s out)\n",

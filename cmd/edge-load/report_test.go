@@ -28,8 +28,9 @@ func TestCompute(t *testing.T) {
 	m := measurement{
 		subs:          50,
 		duration:      10 * time.Second,
-		nodeCPUSec:    4,  // 4000 ms
-		loadCPUSec:    12, // 1.2 cores
+		nodeCPUSec:    4,   // 4000 ms
+		pubOnlyCores:  0.1, // 1000 ms over the window
+		loadCPUSec:    12,  // 1.2 cores
 		rssBeforeSubs: 100 * mib,
 		rssEnd:        150 * mib,
 		nodePktsOut:   150_000,
@@ -46,6 +47,7 @@ func TestCompute(t *testing.T) {
 	require.InDelta(t, 8.0, r.cpuMsPerVideoSecAll, 1e-9)
 	require.InDelta(t, 0.8, r.videoShare, 1e-9)
 	require.InDelta(t, 6.4, r.cpuMsPerVideoSecShare, 1e-9)
+	require.InDelta(t, 6.0, r.cpuMsPerVideoSecMarginal, 1e-9)
 	require.InDelta(t, 1.0, r.rssMBPerSub, 1e-9)
 	require.InDelta(t, 15_000.0, r.fwdPktsPerSec, 1e-9)
 	require.InDelta(t, 12_500.0, r.recvPktsPerSec, 1e-9)

@@ -27,8 +27,22 @@ func (s *session) measure(ctx context.Context, jp joinParams, pub *publisher, su
 	if err := s.waitPublisherMedia(ctx, client, metricsURL); err != nil {
 		return measurement{}, err
 	}
+	// The settle pause doubles as the publisher-only baseline: ingest cost without subscribers.
+	t0, err := procCPUTicks(pid)
+	if err != nil {
+		return measurement{}, err
+	}
+	w0 := time.Now()
 	if err := s.sleep(ctx, s.o.settle); err != nil {
 		return measurement{}, err
+	}
+	t1, err := procCPUTicks(pid)
+	if err != nil {
+		return measurement{}, err
+	}
+	var pubOnlyCores float64
+	if el := time.Since(w0).Seconds(); el > 0 {
+		pubOnlyCores = float64(t1-t0) / float64(s.ticks) / el
 	}
 	rssBefore, err := procRSS(pid)
 	if err != nil {
@@ -69,6 +83,7 @@ func (s *session) measure(ctx context.Context, jp joinParams, pub *publisher, su
 		return measurement{}, err
 	}
 	m.rssBeforeSubs = rssBefore
+	m.pubOnlyCores = pubOnlyCores
 	m.pub = pub.stats()
 	return m, nil
 }
