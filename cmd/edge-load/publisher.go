@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/livekit/protocol/livekit"
 	lksdk "github.com/livekit/server-sdk-go/v2"
@@ -15,9 +16,10 @@ import (
 //
 // Concurrency: the sources' counters may be read from any goroutine; close is called once.
 type publisher struct {
-	room   *lksdk.Room
-	video  [3]*vp8Source
-	tracks []*lksdk.LocalTrack
+	room     *lksdk.Room
+	dynacast *dynacastLog
+	video    [3]*vp8Source
+	tracks   []*lksdk.LocalTrack
 }
 
 // publisherStats are the publisher-side counters reported after the run.
@@ -27,13 +29,16 @@ type publisherStats struct {
 	keyframes [3]uint64
 }
 
-// startPublisher joins as identity and publishes the audio and simulcast video tracks.
+// startPublisher joins as identity and publishes the audio and simulcast video tracks. The
+// node's layer pauses (dynacast) are recorded in the publisher's dynacast log.
 func startPublisher(p joinParams, identity string) (*publisher, error) {
+	dc := newDynacastLog(time.Now)
+	p.sdkLogger = watchingLogger{next: p.sdkLogger, dc: dc}
 	room, err := lksdk.ConnectToRoom(p.url, p.info(identity), lksdk.NewRoomCallback(), p.options()...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: join %s: %w", errPublish, identity, err)
 	}
-	pub := &publisher{room: room}
+	pub := &publisher{room: room, dynacast: dc}
 	if err := pub.publish(); err != nil {
 		pub.close()
 		return nil, err

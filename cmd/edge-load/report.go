@@ -44,6 +44,10 @@ type measurement struct {
 	hdSubs                   int // subscribers whose last video keyframe was 1280x720
 
 	pub publisherStats
+
+	layerPaused      [3]time.Duration // time each layer (q, h, f) was paused by dynacast in the window
+	layerPauses      [3]int           // pauses that began in the window
+	layerPausedAtEnd [3]bool
 }
 
 // result holds the derived figures printed in the table.
@@ -135,6 +139,7 @@ func printReport(w io.Writer, m measurement, r result) {
 	fmt.Fprintf(w, "subscribers: %d audio + %d video tracks flowing; video %.0f kbit/s per sub, %.1f..%.1f pkts/s per sub; %d/%d last saw a 1280x720 keyframe; video share of packets %.1f%%\n",
 		m.audioTracks, m.videoTracks, r.videoKbpsPerSub, r.minVideoPPS, r.maxVideoPPS, m.hdSubs, m.subs, 100*r.videoShare)
 	fmt.Fprintf(w, "publisher keyframe requests (PLI/FIR) per layer: %s\n", layerCounts(m.pub.rid, m.pub.plis))
+	fmt.Fprintf(w, "dynacast (layers the node paused at the publisher) in the window: %s\n", pausedText(m))
 	fmt.Fprintf(w, "load generator: %.2f cores; host busy %.0f%% (node and load generator share the machine's cores)\n",
 		r.loadCores, 100*m.hostBusy)
 	fmt.Fprintf(w, "host UDP: %d datagrams received, %d dropped for full socket receive buffers (whole host, any process)\n",
@@ -142,6 +147,19 @@ func printReport(w io.Writer, m measurement, r result) {
 	fmt.Fprintf(w, "\nmarkdown: | %d | %.0f s | %.3f | %.3f | %.3f | %.3f | %.0f | %.2f%% / %.2f%% | %d | %.2f | %.2f | %.0f%% |\n",
 		m.subs, m.duration.Seconds(), r.cpuMsPerTrackSec, r.cpuMsPerVideoSecAll, r.cpuMsPerVideoSecShare,
 		r.rssMBPerSub, r.fwdPktsPerSec, 100*r.audioLoss, 100*r.videoLoss, m.udpDrops, r.nodeCores, r.loadCores, 100*m.hostBusy)
+}
+
+func pausedText(m measurement) string {
+	rids := simulcastLayers()
+	parts := make([]string, 0, len(rids))
+	for i, l := range rids {
+		t := fmt.Sprintf("%s paused %.1fs (%d pauses)", l.rid, m.layerPaused[i].Seconds(), m.layerPauses[i])
+		if m.layerPausedAtEnd[i] {
+			t += ", paused at end"
+		}
+		parts = append(parts, t)
+	}
+	return strings.Join(parts, "; ")
 }
 
 func layerCounts(rid [3]string, n [3]uint64) string {

@@ -78,8 +78,9 @@ func TestDiff(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	a := probe{
 		at: t0, nodeTicks: 100, loadTicks: 1000, host: hostCPU{busy: 0, total: 0},
-		udp:     udpStats{inDatagrams: 1000, rcvbufErrors: 5},
-		metrics: metrics(10, 100, 1000),
+		udp:      udpStats{inDatagrams: 1000, rcvbufErrors: 5},
+		dynacast: dynacastSnap{paused: [3]time.Duration{0, time.Second, 0}, pauses: [3]int{0, 1, 0}},
+		metrics:  metrics(10, 100, 1000),
 		subs: []subSnap{
 			{tracks: []counterSnap{{video: false, packets: 5, expected: 5}, {video: true, packets: 50, expected: 50, bytes: 500}}},
 			{tracks: []counterSnap{{video: false, packets: 5, expected: 5}}},
@@ -87,7 +88,9 @@ func TestDiff(t *testing.T) {
 	}
 	b := probe{
 		at: t0.Add(2 * time.Second), nodeTicks: 300, loadTicks: 1400, host: hostCPU{busy: 300, total: 400},
-		udp:     udpStats{inDatagrams: 3000, rcvbufErrors: 12},
+		udp: udpStats{inDatagrams: 3000, rcvbufErrors: 12},
+		dynacast: dynacastSnap{paused: [3]time.Duration{0, 3 * time.Second, time.Second}, pauses: [3]int{0, 2, 1},
+			now: [3]bool{false, true, false}},
 		metrics: metrics(110, 1100, 11000),
 		subs: []subSnap{
 			{tracks: []counterSnap{{video: false, packets: 105, expected: 105},
@@ -105,6 +108,9 @@ func TestDiff(t *testing.T) {
 	require.InDelta(t, 0.75, m.hostBusy, 1e-9)
 	require.EqualValues(t, 2000, m.udpIn)
 	require.EqualValues(t, 7, m.udpDrops)
+	require.Equal(t, [3]time.Duration{0, 2 * time.Second, time.Second}, m.layerPaused)
+	require.Equal(t, [3]int{0, 1, 1}, m.layerPauses)
+	require.Equal(t, [3]bool{false, true, false}, m.layerPausedAtEnd)
 	require.EqualValues(t, 100, m.nodePktsIn)
 	require.EqualValues(t, 1000, m.nodePktsOut)
 	require.EqualValues(t, 10000, m.nodeBytesOut)

@@ -62,7 +62,7 @@ func (s *session) measure(ctx context.Context, jp joinParams, pub *publisher, su
 		return measurement{}, err
 	}
 
-	p := &prober{nodePID: pid, metricsURL: metricsURL, client: client, subs: subs}
+	p := &prober{nodePID: pid, metricsURL: metricsURL, client: client, subs: subs, dynacast: pub.dynacast}
 	a, err := p.take(ctx)
 	if err != nil {
 		return measurement{}, fmt.Errorf("first probe: %w", err)

@@ -17,6 +17,7 @@ type probe struct {
 	udp       udpStats
 	metrics   scrape
 	subs      []subSnap
+	dynacast  dynacastSnap
 }
 
 // prober takes probes of one node and one set of subscribers.
@@ -25,6 +26,7 @@ type prober struct {
 	metricsURL string
 	client     *http.Client
 	subs       []*subscriber
+	dynacast   *dynacastLog
 }
 
 func (p *prober) take(ctx context.Context) (probe, error) {
@@ -46,6 +48,7 @@ func (p *prober) take(ctx context.Context) (probe, error) {
 	if pr.udp, err = readUDPStats(); err != nil {
 		return pr, err
 	}
+	pr.dynacast = p.dynacast.snapshot()
 	pr.subs = make([]subSnap, len(p.subs))
 	for i, s := range p.subs {
 		pr.subs[i] = s.snapshot()
@@ -92,6 +95,11 @@ func diff(a, b probe, ticksPerSec int64) (measurement, error) {
 		*c.dst = uint64(max(vb-va, 0))
 	}
 	m.subscribedTracks, _ = b.metrics.sum("edge_subscribed_tracks", nil)
+	for i := range m.layerPaused {
+		m.layerPaused[i] = b.dynacast.paused[i] - a.dynacast.paused[i]
+		m.layerPauses[i] = b.dynacast.pauses[i] - a.dynacast.pauses[i]
+		m.layerPausedAtEnd[i] = b.dynacast.now[i]
+	}
 
 	if len(a.subs) != len(b.subs) {
 		return m, fmt.Errorf("probe mismatch: %d vs %d subscribers", len(a.subs), len(b.subs))
