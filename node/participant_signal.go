@@ -89,19 +89,7 @@ func (p *Participant) updateMetadata(sc *signalConn, u *livekit.UpdateParticipan
 	p.mu.Lock()
 	allowed := p.grants.Video.GetCanUpdateOwnMetadata()
 	if allowed {
-		if u.Name != "" {
-			p.name = u.Name
-		}
-		if u.Metadata != "" {
-			p.metadata = u.Metadata
-		}
-		for k, v := range u.Attributes {
-			if v == "" {
-				delete(p.attributes, k)
-			} else {
-				p.attributes[k] = v
-			}
-		}
+		p.applyInfoLocked(u.Name, u.Metadata, u.Attributes)
 	}
 	p.mu.Unlock()
 	if u.RequestId != 0 {
@@ -136,5 +124,23 @@ func (p *Participant) updateTrackInfo(sid string, edit func(*livekit.TrackInfo))
 	p.mu.Unlock()
 	if ok {
 		p.changed()
+	}
+}
+
+// applyInfoLocked sets name and metadata when given and merges attributes (an empty value
+// deletes the key). Callers hold p.mu.
+func (p *Participant) applyInfoLocked(name, metadata string, attrs map[string]string) {
+	if name != "" {
+		p.name = name
+	}
+	if metadata != "" {
+		p.metadata = metadata
+	}
+	for k, v := range attrs {
+		if v == "" {
+			delete(p.attributes, k)
+		} else {
+			p.attributes[k] = v
+		}
 	}
 }

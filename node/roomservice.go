@@ -215,19 +215,7 @@ func (s *roomService) UpdateParticipant(ctx context.Context, req *livekit.Update
 		return nil, err
 	}
 	p.mu.Lock()
-	if req.Name != "" {
-		p.name = req.Name
-	}
-	if req.Metadata != "" {
-		p.metadata = req.Metadata
-	}
-	for k, v := range req.Attributes {
-		if v == "" {
-			delete(p.attributes, k)
-		} else {
-			p.attributes[k] = v
-		}
-	}
+	p.applyInfoLocked(req.Name, req.Metadata, req.Attributes)
 	if perm := req.Permission; perm != nil {
 		p.grants.Video.UpdateFromPermission(perm)
 	}
