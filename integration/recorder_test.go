@@ -157,6 +157,24 @@ func (r *trackRecorder) lastLayer() int {
 	return -1
 }
 
+// settledOn reports whether the last n frames that started were all of layer (and at least n
+// frames started).
+func (r *trackRecorder) settledOn(layer, n int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	seen := 0
+	for i := len(r.recs) - 1; i >= 0 && seen < n; i-- {
+		if !r.recs[i].frameStart {
+			continue
+		}
+		if r.recs[i].layer != layer {
+			return false
+		}
+		seen++
+	}
+	return seen == n
+}
+
 // framesOfLayerSince counts frame starts of layer among records with index >= from.
 func (r *trackRecorder) framesOfLayerSince(from, layer int) int {
 	r.mu.Lock()

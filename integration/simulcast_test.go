@@ -8,9 +8,13 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// steadyFrames is how many frames of the requested layer must arrive, with nothing else in
-// between, before a quality step counts as settled.
-const steadyFrames = 15
+const (
+	// settleFrames consecutive frames of a layer mean the forwarder switched to it.
+	settleFrames = 3
+	// steadyFrames more frames of the requested layer must then arrive with nothing else in
+	// between for a step to pass.
+	steadyFrames = 15
+)
 
 // TestSimulcastSwitch: B asks for qualities low, high, low, medium, high, then sizes 640x360 and
 // 320x180 (a size overrides the quality the SDK still sends along, which stays HIGH). Each time
@@ -28,6 +32,12 @@ func TestSimulcastSwitch(t *testing.T) {
 	rp := b.remote(t, "alice")
 	pub, ok := rp.GetTrackPublication(livekit.TrackSource_CAMERA).(*lksdk.RemoteTrackPublication)
 	require.True(t, ok, "bob has no remote camera publication of alice")
+
+	// A new subscription starts at HIGH (after a fast start on whatever keyframe came first);
+	// let that settle so that no switch still in flight is mistaken for a reaction to a step.
+	waitFor(t, func() bool { return video.settledOn(2, settleFrames) }, func() string {
+		return sprintf("bob never settled on the default HIGH layer (at layer %d)", video.lastLayer())
+	})
 
 	quality := func(q livekit.VideoQuality) func() error {
 		return func() error { return pub.SetVideoQuality(q) }
@@ -50,7 +60,7 @@ func TestSimulcastSwitch(t *testing.T) {
 	}
 	for _, s := range steps {
 		require.NoError(t, s.apply(), s.name)
-		waitFor(t, func() bool { return video.lastLayer() == s.layer }, func() string {
+		waitFor(t, func() bool { return video.settledOn(s.layer, settleFrames) }, func() string {
 			return sprintf("%s: bob still receives layer %d, want %d (PLIs per publisher layer: %v)",
 				s.name, video.lastLayer(), s.layer, pliCounts(cam))
 		})
