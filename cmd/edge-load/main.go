@@ -79,7 +79,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := runLoad(ctx, o, log, sdkLog, nodeEnv, stdout); err != nil {
+	lr := loadRun{o: o, log: log, sdkLog: sdkLog, nodeEnv: nodeEnv, stdout: stdout, stderr: stderr}
+	if err := lr.run(ctx); err != nil {
 		log.Error().Err(err).Msg("load run failed")
 		return 1
 	}
@@ -120,9 +121,19 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	return o, nil
 }
 
-// runLoad runs one measurement: node, publisher, subscribers, window, report. Everything it
+// loadRun is one invocation's settings and outputs.
+type loadRun struct {
+	o              options
+	log            zerolog.Logger
+	sdkLog         protoLogger.Logger
+	nodeEnv        []string // environment for the node child
+	stdout, stderr io.Writer
+}
+
+// run performs one measurement: node, publisher, subscribers, window, report. Everything it
 // starts is stopped before it returns, each step bounded in time.
-func runLoad(ctx context.Context, o options, log zerolog.Logger, sdkLog protoLogger.Logger, nodeEnv []string, stdout io.Writer) (err error) {
+func (lr loadRun) run(ctx context.Context) (err error) {
+	o, log := lr.o, lr.log
 	ticks := clockTicks(ctx)
 	bin := o.edgeBin
 	if bin == "" {
@@ -133,7 +144,7 @@ func runLoad(ctx context.Context, o options, log zerolog.Logger, sdkLog protoLog
 		defer os.RemoveAll(dir)
 		log.Info().Msg("building ./cmd/edge")
 		bctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-		bin, err = buildEdge(bctx, dir, os.Stderr)
+		bin, err = buildEdge(bctx, dir, lr.stderr)
 		cancel()
 		if err != nil {
 			return err
@@ -143,7 +154,7 @@ func runLoad(ctx context.Context, o options, log zerolog.Logger, sdkLog protoLog
 	if err != nil {
 		return fmt.Errorf("free ports: %w", err)
 	}
-	np := nodeParams{bin: bin, ports: ports, logLevel: o.nodeLogLevel, env: nodeEnv, log: log}
+	np := nodeParams{bin: bin, ports: ports, logLevel: o.nodeLogLevel, env: lr.nodeEnv, log: log}
 	if o.keepOutput {
 		np.keepLog = fmt.Sprintf("%s/edge-load-node-%s.log", os.TempDir(), time.Now().Format("20060102-150405"))
 	}
@@ -157,7 +168,7 @@ func runLoad(ctx context.Context, o options, log zerolog.Logger, sdkLog protoLog
 		}
 		node.stop(15 * time.Second)
 		if err != nil || !node.cleanExit() {
-			fmt.Fprintf(os.Stderr, "---- last node output ----\n%s\n---- end of node output ----\n", node.output.String())
+			fmt.Fprintf(lr.stderr, "---- last node output ----\n%s\n---- end of node output ----\n", node.output.String())
 		}
 		if np.keepLog != "" {
 			log.Info().Str("file", np.keepLog).Msg("node output kept")
@@ -166,7 +177,7 @@ func runLoad(ctx context.Context, o options, log zerolog.Logger, sdkLog protoLog
 
 	jp := joinParams{
 		url: node.wsURL(), apiKey: o.apiKey, apiSecret: o.apiSecret, room: o.room,
-		singlePC: o.singlePC, timeout: 30 * time.Second, sdkLogger: sdkLog,
+		singlePC: o.singlePC, timeout: 30 * time.Second, sdkLogger: lr.sdkLog,
 	}
 	pub, err := startPublisher(jp, "load-publisher")
 	if err != nil {
@@ -188,7 +199,7 @@ func runLoad(ctx context.Context, o options, log zerolog.Logger, sdkLog protoLog
 	if err != nil {
 		return err
 	}
-	printReport(stdout, m, compute(m))
+	printReport(lr.stdout, m, compute(m))
 	return nil
 }
 
