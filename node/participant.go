@@ -45,7 +45,7 @@ type Participant struct {
 	rtt          uint32
 }
 
-func newParticipant(n *Node, r *Room, p joinParams) *Participant {
+func newParticipant(n *Node, r *Room, p joinParams, sc *signalConn) *Participant {
 	g := p.grants.Clone()
 	sid := guid.New("PA_")
 	attrs := map[string]string{}
@@ -72,6 +72,7 @@ func newParticipant(n *Node, r *Room, p joinParams) *Participant {
 		metadata:      metadata,
 		attributes:    attrs,
 		state:         livekit.ParticipantInfo_JOINING,
+		sig:           sc, // holds responses back until start releases the join response
 		version:       1,
 		pending:       map[string]*livekit.TrackInfo{},
 		published:     map[string]*publishedTrack{},
@@ -184,13 +185,13 @@ func (n *Node) join(jp joinParams, sc *signalConn) (*Participant, error) {
 				}
 			}
 			// Nothing to resume: ask the client for a full reconnect.
-			sc.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_Leave{Leave: &livekit.LeaveRequest{
+			sc.release(&livekit.SignalResponse{Message: &livekit.SignalResponse_Leave{Leave: &livekit.LeaveRequest{
 				CanReconnect: true, Reason: livekit.DisconnectReason_STATE_MISMATCH,
 				Action: livekit.LeaveRequest_RECONNECT}}})
 			sc.flushAndClose("cannot resume")
 			return nil, ErrParticipantGone
 		}
-		p := newParticipant(n, room, jp)
+		p := newParticipant(n, room, jp, sc)
 		if err := room.addParticipant(p); err != nil {
 			if err == errRoomClosed {
 				continue
@@ -220,13 +221,12 @@ func (p *Participant) start(sc *signalConn, jp joinParams) error {
 		}
 	}
 	p.mu.Lock()
-	p.sig = sc
 	p.publisher, p.subscriber = pub, sub
 	p.state = livekit.ParticipantInfo_JOINED
 	p.mu.Unlock()
 
 	n := p.node
-	sc.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_Join{Join: &livekit.JoinResponse{
+	sc.release(&livekit.SignalResponse{Message: &livekit.SignalResponse_Join{Join: &livekit.JoinResponse{
 		Room:              p.room.toProto(),
 		Participant:       p.info(),
 		OtherParticipants: p.room.visibleInfos(p),
@@ -283,7 +283,7 @@ func (p *Participant) resume(sc *signalConn) error {
 	if old != nil {
 		old.closeWith(1000, "resumed elsewhere")
 	}
-	sc.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_Reconnect{Reconnect: &livekit.ReconnectResponse{
+	sc.release(&livekit.SignalResponse{Message: &livekit.SignalResponse_Reconnect{Reconnect: &livekit.ReconnectResponse{
 		IceServers:          []*livekit.ICEServer{},
 		ClientConfiguration: &livekit.ClientConfiguration{ResumeConnection: livekit.ClientConfigSetting_ENABLED},
 		ServerInfo:          p.node.serverInfo(),

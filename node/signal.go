@@ -129,7 +129,9 @@ func (n *Node) serveSignal(w http.ResponseWriter, r *http.Request, params params
 }
 
 // signalConn is one client's WebSocket. One goroutine writes (writeLoop), one reads (readLoop);
-// send never blocks.
+// send never blocks. Until release is called with the join (or reconnect) response, responses
+// are held back, so that response is always the first message the client reads (clients treat
+// the first message as the answer to their join) and nothing queued meanwhile is lost.
 type signalConn struct {
 	ws  *websocket.Conn
 	log zerolog.Logger
@@ -138,6 +140,10 @@ type signalConn struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	mu      sync.Mutex // guards held and holding, and orders enqueueing
+	held    []*livekit.SignalResponse
+	holding bool
+
 	closeOnce sync.Once
 	done      chan struct{} // closed when the connection is finished
 }
@@ -145,7 +151,7 @@ type signalConn struct {
 func newSignalConn(ws *websocket.Conn, log zerolog.Logger) *signalConn {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &signalConn{ws: ws, log: log, out: make(chan *livekit.SignalResponse, signalQueueSize),
-		ctx: ctx, cancel: cancel, done: make(chan struct{})}
+		ctx: ctx, cancel: cancel, done: make(chan struct{}), holding: true}
 }
 
 // send queues a response. It reports false when the connection is closed or the client is too
@@ -156,14 +162,59 @@ func (c *signalConn) send(msg *livekit.SignalResponse) bool {
 		return false
 	default:
 	}
+	c.mu.Lock()
+	var ok bool
+	if c.holding {
+		ok = len(c.held) < signalQueueSize
+		if ok {
+			c.held = append(c.held, msg)
+		}
+	} else {
+		ok = c.enqueueLocked(msg)
+	}
+	c.mu.Unlock()
+	if !ok {
+		c.log.Warn().Msg("signal queue full, closing slow client")
+		c.closeWith(websocket.StatusTryAgainLater, "signal queue full")
+	}
+	return ok
+}
+
+func (c *signalConn) enqueueLocked(msg *livekit.SignalResponse) bool {
 	select {
 	case c.out <- msg:
 		return true
 	default:
-		c.log.Warn().Msg("signal queue full, closing slow client")
-		c.closeWith(websocket.StatusTryAgainLater, "signal queue full")
 		return false
 	}
+}
+
+// release sends first, then everything held back since the connection opened.
+func (c *signalConn) release(first *livekit.SignalResponse) {
+	c.mu.Lock()
+	ok := c.releaseLocked(first)
+	c.mu.Unlock()
+	if !ok {
+		c.closeWith(websocket.StatusTryAgainLater, "signal queue full")
+	}
+}
+
+func (c *signalConn) releaseLocked(first *livekit.SignalResponse) bool {
+	if !c.holding {
+		return first == nil || c.enqueueLocked(first)
+	}
+	c.holding = false
+	held := c.held
+	c.held = nil
+	if first != nil && !c.enqueueLocked(first) {
+		return false
+	}
+	for _, m := range held {
+		if !c.enqueueLocked(m) {
+			return false
+		}
+	}
+	return true
 }
 
 func (c *signalConn) writeLoop() {
@@ -195,9 +246,10 @@ func (c *signalConn) writeLoop() {
 // flushAndClose closes the connection after everything queued so far (e.g. a leave) has been
 // written, waiting at most a second for that.
 func (c *signalConn) flushAndClose(reason string) {
-	select {
-	case c.out <- nil: // the close marker: writeLoop closes once it reaches it
-	default:
+	c.mu.Lock()
+	ok := c.releaseLocked(nil) && c.enqueueLocked(nil) // nil: writeLoop closes once it reaches it
+	c.mu.Unlock()
+	if !ok {
 		c.closeWith(websocket.StatusNormalClosure, reason)
 		return
 	}

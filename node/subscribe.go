@@ -102,6 +102,9 @@ func (p *Participant) maybeSubscribe(pub *Participant, pt *publishedTrack, expli
 	}
 	sub := p.subscriber
 	p.mu.Unlock()
+	if sub == nil {
+		return // still joining: start subscribes to everything published by then
+	}
 	if !pub.allows(p, sid) {
 		return
 	}
