@@ -3,11 +3,13 @@ package node
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -18,8 +20,8 @@ import (
 )
 
 // Configuration errors. Every error returned by Validate, LoadConfigFile,
-// ApplyEnv and ParseKeys wraps one of these, so callers can match them with
-// errors.Is.
+// ApplyEnv, ParseKeys, ParseJoin and ClusterSecret wraps one of these, so
+// callers can match them with errors.Is.
 var (
 	// ErrInvalidConfig is wrapped by every problem Validate reports.
 	ErrInvalidConfig = errors.New("invalid config")
@@ -30,6 +32,11 @@ var (
 	ErrConfigFile = errors.New("config file")
 	// ErrInvalidEnv is wrapped by ApplyEnv errors (unparseable EDGE_* values).
 	ErrInvalidEnv = errors.New("invalid environment variable")
+	// ErrInvalidJoin is wrapped by ParseJoin errors (malformed "host:port" lists).
+	ErrInvalidJoin = errors.New("invalid join addresses")
+	// ErrInvalidClusterKey is wrapped by ClusterSecret errors, and by the
+	// cluster_key problems Validate reports (together with ErrInvalidConfig).
+	ErrInvalidClusterKey = errors.New("invalid cluster key")
 )
 
 // Default ports and timings of an edge node.
@@ -37,6 +44,8 @@ const (
 	DefaultPort             = 7880
 	DefaultRTCTCPPort       = 7881
 	DefaultRTCUDPPort       = 7882
+	DefaultRelayPort        = 7883
+	DefaultGossipPort       = 7946
 	DefaultPLIThrottle      = 500 * time.Millisecond
 	DefaultEmptyRoomTimeout = 5 * time.Minute
 	DefaultReconnectWindow  = 20 * time.Second
@@ -52,6 +61,13 @@ const (
 	// They are public, so dev mode only ever listens on local addresses.
 	DevAPIKey    = "devkey"
 	DevAPISecret = "secret"
+
+	// ClusterKeySize is the length in bytes of a decoded cluster key.
+	ClusterKeySize = 32
+	// DevClusterKey is the well-known cluster key of dev mode: the standard
+	// base64 encoding of sha256("edge dev cluster key"). It is public, so
+	// Validate and ClusterSecret refuse it outside dev mode.
+	DevClusterKey = "ScwmcyQUqwEWi6FL87EZZO/duac/SuUzYh/9COncJxA="
 )
 
 // Log levels and formats accepted by Config.LogLevel and Config.LogFormat.
@@ -111,6 +127,32 @@ type Config struct {
 	PingTimeout time.Duration `yaml:"ping_timeout"`
 	// ShutdownGrace bounds a graceful shutdown. Default 5s.
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
+
+	// GossipPort is the memberlist port (TCP and UDP) of cluster membership
+	// and the room directory. Default 7946; 0 picks an ephemeral port.
+	// Unused when Standalone.
+	GossipPort int `yaml:"gossip_port"`
+	// Join lists seed members to join at start, each "host:port" with a
+	// numeric port (their gossip ports). Empty: the node starts a cluster of
+	// its own that others may join.
+	Join []string `yaml:"join"`
+	// ClusterKey is the standard base64 encoding of the ClusterKeySize-byte
+	// secret shared by every node of a cluster. It encrypts and authenticates
+	// gossip and derives the relay's mutual-TLS credentials, so a node without
+	// it can neither join nor relay. Required unless Dev or Standalone; dev
+	// mode defaults to the public DevClusterKey, which only dev mode accepts.
+	// Read it decoded with ClusterSecret.
+	ClusterKey string `yaml:"cluster_key"`
+	// RelayPort is the UDP port of the QUIC relay between nodes. Default
+	// 7883; 0 picks an ephemeral port. Unused when Standalone.
+	RelayPort int `yaml:"relay_port"`
+	// SignalURL is the ws:// or wss:// URL of this node's signaling that
+	// other edges give to clients. Empty: derived at start as
+	// "ws://<advertised ip>:<port>". Set it behind TLS termination or NAT.
+	SignalURL string `yaml:"signal_url"`
+	// Standalone runs a single node without gossip and relay: no cluster
+	// ports are opened and no ClusterKey is needed. Join must then be empty.
+	Standalone bool `yaml:"standalone"`
 }
 
 // DefaultConfig returns production defaults. It has no API keys, so it does
@@ -130,16 +172,19 @@ func DefaultConfig() Config {
 		PingInterval:     DefaultPingInterval,
 		PingTimeout:      DefaultPingTimeout,
 		ShutdownGrace:    DefaultShutdownGrace,
+		GossipPort:       DefaultGossipPort,
+		RelayPort:        DefaultRelayPort,
 	}
 }
 
 // DevConfig returns DefaultConfig adjusted for local development: Dev set,
-// the key pair DevAPIKey/DevAPISecret, bind 127.0.0.1, console logs at debug
-// level.
+// the key pair DevAPIKey/DevAPISecret, the cluster key DevClusterKey, bind
+// 127.0.0.1, console logs at debug level.
 func DevConfig() Config {
 	c := DefaultConfig()
 	c.Dev = true
 	c.Keys = map[string]string{DevAPIKey: DevAPISecret}
+	c.ClusterKey = DevClusterKey
 	c.Bind = "127.0.0.1"
 	c.LogLevel = "debug"
 	c.LogFormat = "console"
@@ -149,6 +194,53 @@ func DevConfig() Config {
 // NewNodeID returns a random node ID of the form "ND_" + 12 base32 characters.
 func NewNodeID() string {
 	return "ND_" + rand.Text()[:12]
+}
+
+// NewClusterKey returns a new random cluster key (ClusterKeySize bytes from
+// crypto/rand, standard base64), suitable for Config.ClusterKey.
+func NewClusterKey() string {
+	b := make([]byte, ClusterKeySize)
+	_, _ = rand.Read(b) // crypto/rand.Read never returns an error
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// ClusterSecret returns the ClusterKeySize bytes that ClusterKey encodes; in
+// dev mode an empty ClusterKey stands for DevClusterKey. Errors wrap
+// ErrInvalidClusterKey: no key outside dev mode, a key that is not standard
+// base64 of exactly ClusterKeySize bytes, or DevClusterKey outside dev mode.
+// Errors never contain the key. Each call returns a new slice.
+func (c *Config) ClusterSecret() ([]byte, error) {
+	key := c.ClusterKey
+	if key == "" {
+		if !c.Dev {
+			return nil, fmt.Errorf("%w: cluster_key is not set (required outside dev mode)", ErrInvalidClusterKey)
+		}
+		key = DevClusterKey
+	}
+	secret, err := decodeClusterKey(key)
+	if err != nil {
+		return nil, err
+	}
+	if !c.Dev {
+		dev, _ := decodeClusterKey(DevClusterKey)
+		if bytes.Equal(secret, dev) {
+			return nil, fmt.Errorf("%w: cluster_key is the public dev cluster key, accepted in dev mode only", ErrInvalidClusterKey)
+		}
+	}
+	return secret, nil
+}
+
+// decodeClusterKey decodes a standard base64 cluster key of ClusterKeySize bytes.
+func decodeClusterKey(key string) ([]byte, error) {
+	secret, err := base64.StdEncoding.Strict().DecodeString(key)
+	if err != nil {
+		// The decoder's error quotes an offset only, never key material.
+		return nil, fmt.Errorf("%w: cluster_key is not standard base64: %w", ErrInvalidClusterKey, err)
+	}
+	if len(secret) != ClusterKeySize {
+		return nil, fmt.Errorf("%w: cluster_key decodes to %d bytes, want %d", ErrInvalidClusterKey, len(secret), ClusterKeySize)
+	}
+	return secret, nil
 }
 
 // AdvertisedIP returns the IP to advertise in ICE candidates: NodeIP if set,
@@ -175,9 +267,11 @@ func (c *Config) SortedKeyIDs() []string {
 }
 
 // Validate checks c and returns every problem found, joined (errors.Join),
-// each wrapping ErrInvalidConfig. In dev mode Bind must be an address of this
-// host (loopback or an interface address), never the unspecified address,
-// because the dev key pair is public.
+// each wrapping ErrInvalidConfig (cluster key problems also wrap
+// ErrInvalidClusterKey). In dev mode Bind must be an address of this host
+// (loopback or an interface address), never the unspecified address, because
+// the dev key pair and the dev cluster key are public. Outside dev mode a
+// ClusterKey is required unless Standalone, and DevClusterKey is refused.
 func (c *Config) Validate() error {
 	return c.validate(net.InterfaceAddrs)
 }
@@ -216,7 +310,10 @@ func (c *Config) validate(interfaceAddrs func() ([]net.Addr, error)) error {
 	ports := []struct {
 		name string
 		val  int
-	}{{"port", c.Port}, {"rtc_tcp_port", c.RTCTCPPort}, {"rtc_udp_port", c.RTCUDPPort}}
+	}{
+		{"port", c.Port}, {"rtc_tcp_port", c.RTCTCPPort}, {"rtc_udp_port", c.RTCUDPPort},
+		{"gossip_port", c.GossipPort}, {"relay_port", c.RelayPort},
+	}
 	for _, p := range ports {
 		if p.val < 0 || p.val > 65535 {
 			add("%s %d out of range 0-65535", p.name, p.val)
@@ -266,7 +363,102 @@ func (c *Config) validate(interfaceAddrs func() ([]net.Addr, error)) error {
 	if c.ShutdownGrace <= 0 {
 		add("shutdown_grace must be positive, got %s", c.ShutdownGrace)
 	}
+	errs = append(errs, c.validateMesh()...)
 	return errors.Join(errs...)
+}
+
+// validateMesh checks the cluster settings: join addresses, the cluster key,
+// the signal URL, and (unless Standalone) that the gossip and relay ports do
+// not collide with the other ports of the same protocol. Every error wraps
+// ErrInvalidConfig.
+func (c *Config) validateMesh() []error {
+	var errs []error
+	add := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...))
+	}
+
+	if !c.Standalone {
+		clashes := []struct {
+			a, b   string
+			pa, pb int
+			proto  string
+		}{
+			{"relay_port", "rtc_udp_port", c.RelayPort, c.RTCUDPPort, "UDP"},
+			{"gossip_port", "port", c.GossipPort, c.Port, "TCP"},
+			{"gossip_port", "rtc_tcp_port", c.GossipPort, c.RTCTCPPort, "TCP"},
+			{"gossip_port", "rtc_udp_port", c.GossipPort, c.RTCUDPPort, "UDP"},
+			{"gossip_port", "relay_port", c.GossipPort, c.RelayPort, "UDP"},
+		}
+		for _, p := range clashes {
+			if p.pa != 0 && p.pa == p.pb {
+				add("%s and %s are both %s port %d", p.a, p.b, p.proto, p.pa)
+			}
+		}
+	}
+
+	if c.Standalone && len(c.Join) > 0 {
+		add("join is set, but a standalone node joins no cluster")
+	}
+	for i, a := range c.Join {
+		if err := checkJoinAddr(a); err != nil {
+			add("join[%d]: %v", i, err)
+		}
+	}
+
+	// A standalone node needs no key, but a key that is set must be sound.
+	if c.ClusterKey != "" || !c.Standalone {
+		if _, err := c.ClusterSecret(); err != nil {
+			errs = append(errs, fmt.Errorf("%w: %w", ErrInvalidConfig, err))
+		}
+	}
+
+	if c.SignalURL != "" {
+		if err := checkSignalURL(c.SignalURL); err != nil {
+			add("signal_url %q: %v", c.SignalURL, err)
+		}
+	}
+	return errs
+}
+
+// checkJoinAddr checks that a is "host:port" with a non-empty host and a
+// numeric port in 1-65535.
+func checkJoinAddr(a string) error {
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port", a)
+	}
+	if host == "" {
+		return fmt.Errorf("%q has no host", a)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+		return fmt.Errorf("%q: port %q is not a number in 1-65535", a, port)
+	}
+	return nil
+}
+
+// checkSignalURL checks that s is an absolute ws:// or wss:// URL with a
+// host and without query or fragment (clients append their own path and
+// query).
+func checkSignalURL(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return errors.New("not a URL")
+	case u.Scheme != "ws" && u.Scheme != "wss":
+		return errors.New("scheme must be ws or wss")
+	case u.Host == "" || u.Hostname() == "":
+		return errors.New("no host")
+	case u.User != nil:
+		return errors.New("must not carry user info")
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return errors.New("must not have a query or fragment")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.ParseUint(p, 10, 16); err != nil || n == 0 {
+			return fmt.Errorf("port %q is not a number in 1-65535", p)
+		}
+	}
+	return nil
 }
 
 // isLocalAddr reports whether ip is a loopback address or one of the host's
@@ -364,8 +556,11 @@ func (c *Config) ApplyYAML(r io.Reader) error {
 // getenv (os.Getenv in production). Empty or unset variables change nothing.
 // Variables: EDGE_NODE_ID, EDGE_REGION, EDGE_BIND, EDGE_PORT,
 // EDGE_RTC_TCP_PORT, EDGE_RTC_UDP_PORT, EDGE_NODE_IP, EDGE_KEYS
-// ("key:secret,key2:secret2"), EDGE_LOG_LEVEL, EDGE_LOG_FORMAT, EDGE_DEV.
-// All problems are reported, joined, each wrapping ErrInvalidEnv.
+// ("key:secret,key2:secret2"), EDGE_LOG_LEVEL, EDGE_LOG_FORMAT, EDGE_DEV,
+// EDGE_GOSSIP_PORT, EDGE_JOIN ("host:port,host2:port2"), EDGE_CLUSTER_KEY,
+// EDGE_RELAY_PORT, EDGE_SIGNAL_URL, EDGE_STANDALONE. All problems are
+// reported, joined, each wrapping ErrInvalidEnv; a variable in error leaves
+// its field unchanged.
 func (c *Config) ApplyEnv(getenv func(string) string) error {
 	var errs []error
 	str := func(name string, dst *string) {
@@ -385,6 +580,18 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 		}
 		*dst = n
 	}
+	boolean := func(name string, dst *bool) {
+		v := getenv(name)
+		if v == "" {
+			return
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%w: %s=%q is not a boolean", ErrInvalidEnv, name, v))
+			return
+		}
+		*dst = b
+	}
 
 	str("EDGE_NODE_ID", &c.NodeID)
 	str("EDGE_REGION", &c.Region)
@@ -403,15 +610,45 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	}
 	str("EDGE_LOG_LEVEL", &c.LogLevel)
 	str("EDGE_LOG_FORMAT", &c.LogFormat)
-	if v := getenv("EDGE_DEV"); v != "" {
-		b, err := strconv.ParseBool(v)
+	boolean("EDGE_DEV", &c.Dev)
+	port("EDGE_GOSSIP_PORT", &c.GossipPort)
+	if v := getenv("EDGE_JOIN"); v != "" {
+		join, err := ParseJoin(v)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%w: EDGE_DEV=%q is not a boolean", ErrInvalidEnv, v))
+			errs = append(errs, fmt.Errorf("%w: EDGE_JOIN: %w", ErrInvalidEnv, err))
 		} else {
-			c.Dev = b
+			c.Join = join
 		}
 	}
+	str("EDGE_CLUSTER_KEY", &c.ClusterKey)
+	port("EDGE_RELAY_PORT", &c.RelayPort)
+	str("EDGE_SIGNAL_URL", &c.SignalURL)
+	boolean("EDGE_STANDALONE", &c.Standalone)
 	return errors.Join(errs...)
+}
+
+// ParseJoin parses "host:port[,host:port]" into a list of seed addresses.
+// Spaces around items are ignored; a blank s yields an empty list (which
+// clears a configured list). Empty items and addresses that are not
+// "host:port" with a numeric port in 1-65535 are errors wrapping
+// ErrInvalidJoin. IPv6 hosts are bracketed: "[2001:db8::1]:7946".
+func ParseJoin(s string) ([]string, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	items := strings.Split(s, ",")
+	join := make([]string, 0, len(items))
+	for i, item := range items {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			return nil, fmt.Errorf("%w: item %d is empty", ErrInvalidJoin, i+1)
+		}
+		if err := checkJoinAddr(item); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidJoin, err)
+		}
+		join = append(join, item)
+	}
+	return join, nil
 }
 
 // ParseKeys parses "key:secret[,key:secret]" into a map. Spaces around items
