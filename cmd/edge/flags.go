@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/edgemesh/edge/node"
 )
@@ -33,6 +34,22 @@ type configFlags struct {
 	keys       string
 	logLevel   string
 	logFormat  string
+	gossipPort int
+	join       stringList
+	clusterKey string
+	relayPort  int
+	signalURL  string
+	standalone bool
+}
+
+// stringList is a flag.Value that collects every occurrence of a repeatable flag, unparsed.
+type stringList []string
+
+func (l *stringList) String() string { return strings.Join(*l, ",") }
+
+func (l *stringList) Set(v string) error {
+	*l = append(*l, v)
+	return nil
 }
 
 // configFlagSet says which groups of configuration flags a command accepts.
@@ -61,6 +78,12 @@ func addConfigFlags(fs *flag.FlagSet, set configFlagSet) *configFlags {
 	fs.IntVar(&cf.rtcUDPPort, "rtc-udp-port", node.DefaultRTCUDPPort, "ICE/UDP `port`, 0 = ephemeral (env EDGE_RTC_UDP_PORT)")
 	fs.StringVar(&cf.logLevel, "log-level", "", "debug|info|warn|error (default info; --dev debug; env EDGE_LOG_LEVEL)")
 	fs.StringVar(&cf.logFormat, "log-format", "", "console|json (default json; --dev console; env EDGE_LOG_FORMAT)")
+	fs.IntVar(&cf.gossipPort, "gossip-port", node.DefaultGossipPort, "gossip (memberlist) TCP+UDP `port`, 0 = ephemeral (env EDGE_GOSSIP_PORT)")
+	fs.Var(&cf.join, "join", "gossip `host:port[,host:port]` of seed members to join; repeatable; \"\" = none (env EDGE_JOIN)")
+	fs.StringVar(&cf.clusterKey, "cluster-key", "", "base64 of the cluster's 32-byte `key`; required unless --dev or --standalone (env EDGE_CLUSTER_KEY)")
+	fs.IntVar(&cf.relayPort, "relay-port", node.DefaultRelayPort, "QUIC relay UDP `port`, 0 = ephemeral (env EDGE_RELAY_PORT)")
+	fs.StringVar(&cf.signalURL, "signal-url", "", "ws:// or wss:// `URL` other edges give clients (default ws://<advertised ip>:<port>; env EDGE_SIGNAL_URL)")
+	fs.BoolVar(&cf.standalone, "standalone", false, "single node: no gossip, no relay, no cluster key (env EDGE_STANDALONE)")
 	return cf
 }
 
@@ -120,7 +143,35 @@ func (cf *configFlags) layer(base node.Config, set map[string]bool, getenv func(
 	num("rtc-udp-port", &c.RTCUDPPort, cf.rtcUDPPort)
 	str("log-level", &c.LogLevel, cf.logLevel)
 	str("log-format", &c.LogFormat, cf.logFormat)
+	num("gossip-port", &c.GossipPort, cf.gossipPort)
+	if set["join"] {
+		join, err := parseJoinFlags(cf.join)
+		if err != nil {
+			return node.Config{}, err
+		}
+		c.Join = join
+	}
+	str("cluster-key", &c.ClusterKey, cf.clusterKey)
+	num("relay-port", &c.RelayPort, cf.relayPort)
+	str("signal-url", &c.SignalURL, cf.signalURL)
+	if set["standalone"] {
+		c.Standalone = cf.standalone
+	}
 	return c, nil
+}
+
+// parseJoinFlags concatenates the seed lists of every --join given, in order. `--join ""` adds
+// none, so given alone it clears the seeds of the file or environment.
+func parseJoinFlags(values []string) ([]string, error) {
+	var join []string
+	for _, v := range values {
+		seeds, err := node.ParseJoin(v)
+		if err != nil {
+			return nil, fmt.Errorf("%w: --join: %w", errUsage, err)
+		}
+		join = append(join, seeds...)
+	}
+	return join, nil
 }
 
 // parseFlags parses args with fs and rejects positional arguments. It returns flag.ErrHelp for

@@ -143,3 +143,175 @@ func TestParseFlagsRejectsArguments(t *testing.T) {
 	require.ErrorIs(t, err, errUsage)
 	require.ErrorIs(t, err, errReported)
 }
+
+// clusterKey is a valid production cluster key (base64 of 32 zero bytes).
+const clusterKey = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+
+func TestMeshConfigPrecedence(t *testing.T) {
+	type want struct {
+		gossipPort, relayPort int
+		join                  []string
+		clusterKey, signalURL string
+		standalone            bool
+	}
+	defaults := want{gossipPort: 7946, relayPort: 7883}
+	tests := []struct {
+		name string
+		file string // YAML; "" = no --config
+		env  map[string]string
+		args []string
+		want want
+	}{
+		{name: "defaults", want: defaults},
+		{
+			name: "--dev brings the dev cluster key",
+			args: []string{"--dev"},
+			want: want{gossipPort: 7946, relayPort: 7883, clusterKey: node.DevClusterKey},
+		},
+		{
+			name: "file over --dev",
+			file: "cluster_key: " + clusterKey + "\ngossip_port: 0\n",
+			args: []string{"--dev"},
+			want: want{gossipPort: 0, relayPort: 7883, clusterKey: clusterKey},
+		},
+		{
+			name: "file over defaults",
+			file: "gossip_port: 8946\nrelay_port: 8883\njoin: [a:1, b:2]\ncluster_key: " + clusterKey +
+				"\nsignal_url: wss://f.example\nstandalone: true\n",
+			want: want{gossipPort: 8946, relayPort: 8883, join: []string{"a:1", "b:2"}, clusterKey: clusterKey, signalURL: "wss://f.example", standalone: true},
+		},
+		{
+			name: "env over file",
+			file: "gossip_port: 8946\nrelay_port: 8883\njoin: [a:1, b:2]\ncluster_key: file\nsignal_url: wss://f.example\n",
+			env: map[string]string{
+				"EDGE_GOSSIP_PORT": "9946", "EDGE_RELAY_PORT": "9883", "EDGE_JOIN": "c:3",
+				"EDGE_CLUSTER_KEY": clusterKey, "EDGE_SIGNAL_URL": "wss://e.example", "EDGE_STANDALONE": "true",
+			},
+			want: want{gossipPort: 9946, relayPort: 9883, join: []string{"c:3"}, clusterKey: clusterKey, signalURL: "wss://e.example", standalone: true},
+		},
+		{
+			name: "flags over env",
+			env: map[string]string{
+				"EDGE_GOSSIP_PORT": "9946", "EDGE_RELAY_PORT": "9883", "EDGE_JOIN": "c:3",
+				"EDGE_CLUSTER_KEY": "env", "EDGE_SIGNAL_URL": "wss://e.example", "EDGE_STANDALONE": "true",
+			},
+			args: []string{
+				"--gossip-port", "0", "--relay-port", "0", "--join", "d:4,e:5", "--cluster-key", clusterKey,
+				"--signal-url", "ws://g.example:7880", "--standalone=false",
+			},
+			want: want{join: []string{"d:4", "e:5"}, clusterKey: clusterKey, signalURL: "ws://g.example:7880"},
+		},
+		{
+			name: "--join is repeatable",
+			args: []string{"--join", "a:1", "--join", "b:2,c:3"},
+			want: want{gossipPort: 7946, relayPort: 7883, join: []string{"a:1", "b:2", "c:3"}},
+		},
+		{
+			name: `--join "" clears the file's seeds`,
+			file: "join: [a:1]\n",
+			args: []string{"--join", ""},
+			want: defaults,
+		},
+		{
+			name: "flag defaults do not override the file",
+			file: "gossip_port: 8946\nrelay_port: 8883\nstandalone: true\n",
+			args: []string{"--region", "eu"},
+			want: want{gossipPort: 8946, relayPort: 8883, standalone: true},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := tt.args
+			if tt.file != "" {
+				args = append([]string{"--config", writeFile(t, "edge.yaml", tt.file)}, args...)
+			}
+			c, err := loadFor(t, args, tt.env)
+			require.NoError(t, err)
+			got := want{
+				gossipPort: c.GossipPort, relayPort: c.RelayPort, join: c.Join,
+				clusterKey: c.ClusterKey, signalURL: c.SignalURL, standalone: c.Standalone,
+			}
+			if len(got.join) == 0 {
+				got.join = nil
+			}
+			require.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestMeshConfigValidation(t *testing.T) {
+	keys := "--keys=k:" + prodSecret
+	tests := []struct {
+		name string
+		file string
+		env  map[string]string
+		args []string
+		err  string // "" = valid
+	}{
+		{name: "production with a cluster key", args: []string{keys, "--cluster-key", clusterKey}},
+		{name: "production without a cluster key", args: []string{keys}, err: "cluster_key is not set"},
+		{name: "standalone needs no cluster key", args: []string{keys, "--standalone"}},
+		{name: "dev needs no cluster key", args: []string{"--dev"}},
+		{name: "dev key refused outside dev (flag)", args: []string{keys, "--cluster-key", node.DevClusterKey}, err: "public dev cluster key"},
+		{name: "dev key refused outside dev (env)", args: []string{keys}, env: map[string]string{"EDGE_CLUSTER_KEY": node.DevClusterKey}, err: "public dev cluster key"},
+		{
+			name: "dev key from the file refused once --dev=false",
+			file: "dev: true\ncluster_key: " + node.DevClusterKey + "\n",
+			args: []string{keys, "--dev=false"},
+			err:  "public dev cluster key",
+		},
+		{name: "dev key accepted with EDGE_DEV", env: map[string]string{"EDGE_DEV": "1", "EDGE_CLUSTER_KEY": node.DevClusterKey}},
+		{name: "relay port clash", args: []string{"--dev", "--relay-port", "7882"}, err: "relay_port and rtc_udp_port are both UDP port 7882"},
+		{name: "bad signal url", args: []string{"--dev", "--signal-url", "http://x"}, err: "scheme must be ws or wss"},
+		{name: "join with standalone", args: []string{"--dev", "--standalone", "--join", "a:1"}, err: "standalone node joins no cluster"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := tt.args
+			if tt.file != "" {
+				args = append([]string{"--config", writeFile(t, "edge.yaml", tt.file)}, args...)
+			}
+			c, err := loadFor(t, args, tt.env)
+			require.NoError(t, err)
+			err = c.Validate()
+			if tt.err == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, node.ErrInvalidConfig)
+			require.ErrorContains(t, err, tt.err)
+		})
+	}
+}
+
+func TestMeshConfigLoadErrors(t *testing.T) {
+	_, err := loadFor(t, []string{"--join", "a:1", "--join", "nope"}, nil)
+	require.ErrorIs(t, err, errUsage)
+	require.ErrorIs(t, err, node.ErrInvalidJoin)
+	require.ErrorContains(t, err, `--join: invalid join addresses: "nope" is not host:port`)
+
+	_, err = loadFor(t, nil, map[string]string{"EDGE_JOIN": "a:b"})
+	require.ErrorIs(t, err, node.ErrInvalidEnv)
+	require.ErrorIs(t, err, node.ErrInvalidJoin)
+
+	_, err = loadFor(t, nil, map[string]string{"EDGE_STANDALONE": "perhaps"})
+	require.ErrorIs(t, err, node.ErrInvalidEnv)
+
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	addConfigFlags(fs, allConfigFlags)
+	require.ErrorIs(t, parseFlags(fs, []string{"--gossip-port", "x"}), errUsage)
+}
+
+func TestTokenFlagsHaveNoMeshFlags(t *testing.T) {
+	for _, name := range []string{"gossip-port", "join", "cluster-key", "relay-port", "signal-url", "standalone"} {
+		fs := flag.NewFlagSet("token", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		addConfigFlags(fs, keyFlagsOnly)
+		require.Nil(t, fs.Lookup(name), "edge token must not take --%s", name)
+
+		fs = flag.NewFlagSet("serve", flag.ContinueOnError)
+		addConfigFlags(fs, allConfigFlags)
+		require.NotNil(t, fs.Lookup(name), "edge serve must take --%s", name)
+	}
+}
