@@ -39,8 +39,8 @@ func (m *fakeMesh) add(id string, epoch uint64) *Directory {
 		self: id, epoch: epoch, log: zerolog.Nop(), maxBroadcast: 1300, retransmitMult: 4,
 		numNodes:     func() int { return len(m.dirs) },
 		tombstoneTTL: time.Minute, orphanGrace: 5 * time.Second, syncGrace: time.Second,
-		now:          func() time.Time { return m.now },
-		requestSync:  func(peer string) { m.syncs = append(m.syncs, id+"->"+peer) },
+		now:         func() time.Time { return m.now },
+		requestSync: func(peer string) { m.syncs = append(m.syncs, id+"->"+peer) },
 	}, &counters{}, q)
 	m.dirs[id] = d
 	m.order = append(m.order, id)

@@ -123,7 +123,7 @@ func TestMergeRules(t *testing.T) {
 		}, []string{"self/me@1.1"}},
 		{"own entry copy we no longer hold is refuted", []step{
 			{remote: part("self", 1, 7, "ghost"), want: resRefute},
-			{remote: part("self", 0, 7, "ghost"), want: resRefute}, // previous epoch
+			{remote: part("self", 0, 7, "ghost"), want: resRefute},   // previous epoch
 			{remote: part("self", 9, 1, "ghost"), want: resRejected}, // future epoch: not ours
 		}, []string{"self/me@1.1"}},
 		{"tombstones expire; the owner refutes what they no longer stop", []step{
