@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/pprof"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -18,6 +19,13 @@ func (n *Node) routes() http.Handler {
 	mux.Handle("/metrics", promhttp.HandlerFor(n.metrics.registry, promhttp.HandlerOpts{}))
 	rs := n.roomServiceHandler()
 	mux.Handle(rs.PathPrefix(), rs)
+	if n.cfg.Dev {
+		// Profiling for development only: dev nodes bind loopback (Config.Validate).
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	return withCORS(mux)
 }
 

@@ -260,11 +260,15 @@ func (c *signalConn) flushAndClose(reason string) {
 	}
 }
 
+// closeWith ends the connection. It does not wait for the client's half of the close handshake
+// (that can take seconds with a client that is gone, and would hold up shutdown): whatever the
+// client must know — a leave, say — has been written before, through the writer.
 func (c *signalConn) closeWith(code websocket.StatusCode, reason string) {
 	c.closeOnce.Do(func() {
 		close(c.done)
 		c.cancel()
-		_ = c.ws.Close(code, reason)
+		c.log.Debug().Int("code", int(code)).Str("reason", reason).Msg("signal connection closed")
+		_ = c.ws.CloseNow()
 	})
 }
 

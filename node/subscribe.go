@@ -146,9 +146,7 @@ func (p *Participant) maybeSubscribe(pub *Participant, pt *publishedTrack, expli
 	dt.OnClose(func() { p.onDownTrackClosed(s) })
 	p.node.metrics.tracksSubscribed.Inc()
 	p.log.Debug().Str("track", sid).Str("publisher", pub.identity).Msg("subscribed")
-	if err := sub.negotiate(false); err != nil {
-		p.log.Warn().Err(err).Msg("renegotiate subscriber")
-	}
+	p.renegotiate(sub)
 }
 
 // onDownTrackClosed removes a finished down-track from the subscriber connection.
@@ -169,9 +167,7 @@ func (p *Participant) onDownTrackClosed(s *subscription) {
 	if err := sub.pc.RemoveTrack(s.sender); err != nil {
 		p.log.Debug().Err(err).Msg("remove down-track")
 	}
-	if err := sub.negotiate(false); err != nil {
-		p.log.Warn().Err(err).Msg("renegotiate subscriber")
-	}
+	p.renegotiate(sub)
 }
 
 // unsubscribe drops the down-track of sid, if any.
@@ -290,5 +286,17 @@ func (p *Participant) setSubscriptionPermission(perm *livekit.SubscriptionPermis
 				}
 			}
 		}
+	}
+}
+
+// renegotiate offers the subscriber connection's new state; a connection that is closing is
+// not worth a warning.
+func (p *Participant) renegotiate(sub *pcTransport) {
+	if err := sub.negotiate(false); err != nil {
+		if sub.pc.ConnectionState() == webrtc.PeerConnectionStateClosed {
+			p.log.Debug().Err(err).Msg("renegotiate closed subscriber")
+			return
+		}
+		p.log.Warn().Err(err).Msg("renegotiate subscriber")
 	}
 }
