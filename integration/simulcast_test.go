@@ -69,9 +69,12 @@ func TestSimulcastSwitch(t *testing.T) {
 			return sprintf("%s: layer %d did not keep flowing (%d frames since settling)",
 				s.name, s.layer, video.framesOfLayerSince(mark, s.layer))
 		})
-		for i, r := range video.snapshot()[mark:] {
-			require.True(t, r.padding || r.layer == s.layer,
-				"%s: packet %d after settling on layer %d is of layer %d", s.name, mark+i, s.layer, r.layer)
+		recs := video.snapshot()
+		for i := mark; i < len(recs); i++ {
+			if r := recs[i]; !r.padding && r.layer != s.layer {
+				t.Fatalf("%s: packet #%d after settling on layer %d (at #%d) is of layer %d:\n%s",
+					s.name, i, s.layer, mark, r.layer, describeAround(recs, i))
+			}
 		}
 	}
 
