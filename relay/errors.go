@@ -19,6 +19,9 @@ var (
 	ErrClosed = errors.New("relay: closed")
 	// ErrTrackNotFound means the peer does not have the track (anymore).
 	ErrTrackNotFound = errors.New("relay: track not found")
+	// ErrTrackEnded means the peer's track ended (unpublished, or its
+	// publisher left); its RemoteTrack closes with it.
+	ErrTrackEnded = errors.New("relay: track ended")
 	// ErrLinkDown means the link to the peer is not connected.
 	ErrLinkDown = errors.New("relay: link down")
 	// ErrQueueFull means a bounded send queue is full and the item was dropped.

@@ -1,0 +1,415 @@
+package relay
+
+import (
+	"context"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+
+	"github.com/edgemesh/edge/sfu"
+	"github.com/edgemesh/edge/sfu/buffer"
+)
+
+var testKey = []byte("0123456789abcdef0123456789abcdef")
+
+var (
+	vp8Codec = webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000},
+		PayloadType:        96,
+	}
+	opusCodec = webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1",
+		},
+		PayloadType: 111,
+	}
+)
+
+// waitFor is the timeout of require.Eventually in these tests: generous, as
+// the race detector and a shared machine slow everything down.
+const waitFor = 10 * time.Second
+
+// newEndpoint starts an endpoint on 127.0.0.1 with test-friendly timeouts.
+func newEndpoint(t testing.TB, id string, tracks LocalTracks, opts ...func(*Config)) *Endpoint {
+	t.Helper()
+	cfg := Config{
+		NodeID:      id,
+		ClusterKey:  testKey,
+		ListenAddr:  "127.0.0.1:0",
+		Tracks:      tracks,
+		RedialMin:   20 * time.Millisecond,
+		RedialMax:   200 * time.Millisecond,
+		KeepAlive:   time.Second,
+		LinkTimeout: 5 * time.Second,
+		Logger:      zerolog.Nop(),
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	e, err := New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, e.Close()) })
+	return e
+}
+
+// dial connects from to the node of to.
+func dial(t testing.TB, from, to *Endpoint) *Peer {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	p, err := from.Dial(ctx, to.NodeID(), to.Addr().String())
+	require.NoError(t, err)
+	return p
+}
+
+func subscribe(t testing.TB, p *Peer, sid string) *RemoteTrack {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	rt, err := p.Subscribe(ctx, sid)
+	require.NoError(t, err)
+	return rt
+}
+
+// trackMap is a LocalTracks backed by a map.
+type trackMap struct {
+	mu     sync.Mutex
+	tracks map[string]sfu.TrackSource
+}
+
+func newTrackMap(srcs ...sfu.TrackSource) *trackMap {
+	m := &trackMap{tracks: map[string]sfu.TrackSource{}}
+	for _, s := range srcs {
+		m.tracks[s.TrackID()] = s
+	}
+	return m
+}
+
+func (m *trackMap) LookupTrack(sid string) (sfu.TrackSource, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.tracks[sid]
+	return s, ok
+}
+
+// testSource is a local sfu.TrackSource fed synthetic RTP through real
+// buffers, like the sfu.Receiver is fed by a publisher.
+type testSource struct {
+	sid    string
+	kind   webrtc.RTPCodecType
+	codec  webrtc.RTPCodecParameters
+	layers sfu.LayerMask
+	sinks  sfu.SinkSet
+	bufs   [sfu.NumLayers]*buffer.Buffer
+	closed atomic.Bool
+
+	keyframes [sfu.NumLayers]atomic.Int64 // requests per layer
+	maxWanted atomic.Int32
+
+	// Generator state per layer (pushing goroutine only).
+	seq [sfu.NumLayers]uint16
+	ts  [sfu.NumLayers]uint32
+	pid [sfu.NumLayers]uint16
+}
+
+func newTestSource(sid string, kind webrtc.RTPCodecType, layers sfu.LayerMask) *testSource {
+	s := &testSource{sid: sid, kind: kind, codec: vp8Codec, layers: layers}
+	if kind == webrtc.RTPCodecTypeAudio {
+		s.codec = opusCodec
+	}
+	for l := range int32(sfu.NumLayers) {
+		if layers.Has(l) {
+			s.bufs[l] = buffer.New(buffer.Params{SSRC: ssrcOf(l), ClockRate: s.codec.ClockRate, MimeType: s.codec.MimeType})
+		}
+		s.seq[l] = uint16(1000 * (l + 1))
+	}
+	s.maxWanted.Store(sfu.LayerNone)
+	return s
+}
+
+func ssrcOf(layer int32) uint32 { return 5000 + uint32(layer) }
+
+func (s *testSource) TrackID() string                  { return s.sid }
+func (s *testSource) Kind() webrtc.RTPCodecType        { return s.kind }
+func (s *testSource) Codec() webrtc.RTPCodecParameters { return s.codec }
+func (s *testSource) Layers() sfu.LayerMask            { return s.layers }
+
+func (s *testSource) AddSink(k sfu.PacketSink) error {
+	if s.closed.Load() {
+		return sfu.ErrReceiverClosed
+	}
+	s.sinks.Add(k)
+	s.maxWanted.Store(s.sinks.MaxWanted())
+	return nil
+}
+
+func (s *testSource) RemoveSink(k sfu.PacketSink) {
+	s.sinks.Remove(k)
+	s.maxWanted.Store(s.sinks.MaxWanted())
+}
+
+func (s *testSource) SinkChanged(sfu.PacketSink) { s.maxWanted.Store(s.sinks.MaxWanted()) }
+
+func (s *testSource) RequestKeyframe(layer int32) {
+	if layer >= 0 && layer < sfu.NumLayers {
+		s.keyframes[layer].Add(1)
+	}
+}
+
+func (s *testSource) ReadPacket(layer int32, sn uint16, dst []byte) (int, error) {
+	if layer < 0 || layer >= sfu.NumLayers || s.bufs[layer] == nil {
+		return 0, sfu.ErrLayerNotFound
+	}
+	return s.bufs[layer].ReadPacket(dst, sn)
+}
+
+func (s *testSource) SenderReport(layer int32) (buffer.SenderReport, bool) {
+	if layer < 0 || layer >= sfu.NumLayers || s.bufs[layer] == nil {
+		return buffer.SenderReport{}, false
+	}
+	return s.bufs[layer].LastSenderReport()
+}
+
+// close ends the track: its sinks are closed, as a Receiver does.
+func (s *testSource) close() {
+	s.closed.Store(true)
+	for _, k := range s.sinks.Detach() {
+		k.Close()
+	}
+}
+
+// push generates the next packet of layer (a VP8 keyframe if key, with a
+// valid descriptor; an Opus-like frame for audio) of payload size bytes,
+// buffers it and fans it out. It returns the packet's sequence number.
+// One goroutine per layer.
+func (s *testSource) push(layer int32, key bool, size int, now time.Time) uint16 {
+	s.seq[layer]++
+	s.ts[layer] += 3000
+	sn := s.seq[layer]
+	var payload []byte
+	if s.kind == webrtc.RTPCodecTypeAudio {
+		payload = make([]byte, size)
+		payload[0] = 0x78 // an Opus TOC byte
+	} else {
+		s.pid[layer] = (s.pid[layer] + 1) & 0x7FFF
+		pid := s.pid[layer]
+		vp8 := byte(0x01)
+		if key {
+			vp8 = 0x00 // P=0: keyframe
+		}
+		payload = make([]byte, max(size, 8))
+		copy(payload, []byte{0x90, 0x80, 0x80 | byte(pid>>8), byte(pid), vp8, 0x11, 0x22, 0x33})
+	}
+	p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: uint8(s.codec.PayloadType),
+		SequenceNumber: sn, Timestamp: s.ts[layer], SSRC: ssrcOf(layer), Marker: true}, Payload: payload}
+	raw, err := p.Marshal()
+	if err != nil {
+		panic(err)
+	}
+	ext, err := s.bufs[layer].Push(raw, now)
+	if err != nil {
+		panic(err)
+	}
+	s.sinks.WriteRTP(ext, layer)
+	return sn
+}
+
+// senderReport records a publisher sender report for layer.
+func (s *testSource) senderReport(layer int32, ntp uint64, rtpTime uint32, at time.Time) {
+	s.bufs[layer].OnSenderReport(&rtcp.SenderReport{SSRC: ssrcOf(layer), NTPTime: ntp, RTPTime: rtpTime}, at)
+}
+
+// recvSink is a test sfu.PacketSink recording what reaches it.
+type recvSink struct {
+	want atomic.Uint32 // sfu.LayerMask
+
+	mu      sync.Mutex
+	seqs    [sfu.NumLayers]map[uint16]bool
+	packets [sfu.NumLayers]int
+	keys    [sfu.NumLayers]int
+	first   [sfu.NumLayers]time.Time // first packet per layer
+	firstKF [sfu.NumLayers]time.Time // first keyframe per layer
+	closed  bool
+}
+
+func newRecvSink(want sfu.LayerMask) *recvSink {
+	s := &recvSink{}
+	s.want.Store(uint32(want))
+	for l := range s.seqs {
+		s.seqs[l] = map[uint16]bool{}
+	}
+	return s
+}
+
+func (s *recvSink) WriteRTP(p *buffer.ExtPacket, layer int32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.first[layer].IsZero() {
+		s.first[layer] = time.Now()
+	}
+	if p.KeyFrame && s.firstKF[layer].IsZero() {
+		s.firstKF[layer] = time.Now()
+	}
+	if p.KeyFrame {
+		s.keys[layer]++
+	}
+	s.packets[layer]++
+	s.seqs[layer][p.Header.SequenceNumber] = true
+}
+
+func (s *recvSink) WantedLayer() int32          { return s.WantedLayers().Max() }
+func (s *recvSink) WantedLayers() sfu.LayerMask { return sfu.LayerMask(s.want.Load()) }
+func (s *recvSink) setWant(m sfu.LayerMask)     { s.want.Store(uint32(m)) }
+func (s *recvSink) count(layer int32) int       { s.mu.Lock(); defer s.mu.Unlock(); return s.packets[layer] }
+func (s *recvSink) distinct(layer int32) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.seqs[layer])
+}
+func (s *recvSink) has(layer int32, sn uint16) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seqs[layer][sn]
+}
+
+func (s *recvSink) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+}
+
+func (s *recvSink) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// recordingWriter is a webrtc.TrackLocalWriter keeping what a DownTrack writes.
+type recordingWriter struct {
+	mu   sync.Mutex
+	pkts []rtp.Packet
+}
+
+func (w *recordingWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.pkts = append(w.pkts, rtp.Packet{Header: h.Clone(), Payload: slices.Clone(payload)})
+	return h.MarshalSize() + len(payload), nil
+}
+
+func (w *recordingWriter) Write(b []byte) (int, error) { return len(b), nil }
+
+func (w *recordingWriter) count() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.pkts)
+}
+
+func (w *recordingWriter) packets() []rtp.Packet {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.pkts)
+}
+
+// fakeContext is the webrtc.TrackLocalContext pion passes to Bind.
+type fakeContext struct {
+	codecs []webrtc.RTPCodecParameters
+	ssrc   webrtc.SSRC
+	writer webrtc.TrackLocalWriter
+}
+
+func (c *fakeContext) CodecParameters() []webrtc.RTPCodecParameters { return c.codecs }
+func (c *fakeContext) HeaderExtensions() []webrtc.RTPHeaderExtensionParameter {
+	return nil
+}
+func (c *fakeContext) SSRC() webrtc.SSRC                       { return c.ssrc }
+func (c *fakeContext) SSRCRetransmission() webrtc.SSRC         { return 0 }
+func (c *fakeContext) SSRCForwardErrorCorrection() webrtc.SSRC { return 0 }
+func (c *fakeContext) WriteStream() webrtc.TrackLocalWriter    { return c.writer }
+func (c *fakeContext) ID() string                              { return "ctx" }
+func (c *fakeContext) RTCPReader() interceptor.RTCPReader      { return nil }
+
+// newDownTrack creates a down-track on src bound to a recording writer.
+func newDownTrack(t testing.TB, src sfu.TrackSource, maxLayer int32) (*sfu.DownTrack, *recordingWriter) {
+	t.Helper()
+	dt, err := sfu.NewDownTrack(sfu.DownTrackParams{Source: src, MaxLayer: maxLayer, Logger: zerolog.Nop()})
+	require.NoError(t, err)
+	w := &recordingWriter{}
+	_, err = dt.Bind(&fakeContext{codecs: []webrtc.RTPCodecParameters{src.Codec()}, ssrc: 777, writer: w})
+	require.NoError(t, err)
+	return dt, w
+}
+
+// lossyConn drops a seeded random fraction of the datagrams it sends.
+type lossyConn struct {
+	net.PacketConn
+	mu      sync.Mutex
+	next    func() float64
+	loss    float64
+	dropped atomic.Int64
+}
+
+func (c *lossyConn) WriteTo(b []byte, addr net.Addr) (int, error) {
+	c.mu.Lock()
+	drop := c.next() < c.loss
+	c.mu.Unlock()
+	if drop {
+		c.dropped.Add(1)
+		return len(b), nil
+	}
+	return c.PacketConn.WriteTo(b, addr)
+}
+
+// generator pushes media on a source at a steady pace until stopped.
+type generator struct {
+	stop chan struct{}
+	done chan struct{}
+}
+
+// runGenerator pushes one packet per layer of src every interval (a keyframe
+// every keyEvery packets, and on request) until the returned stop is called.
+func runGenerator(t testing.TB, src *testSource, interval time.Duration, keyEvery int, size int) func() {
+	t.Helper()
+	g := &generator{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(g.done)
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		var served [sfu.NumLayers]int64
+		for i := 0; ; i++ {
+			select {
+			case <-g.stop:
+				return
+			case now := <-tick.C:
+				for l := range int32(sfu.NumLayers) {
+					if !src.layers.Has(l) {
+						continue
+					}
+					req := src.keyframes[l].Load()
+					key := i%keyEvery == 0 || req > served[l]
+					served[l] = req
+					src.push(l, key && src.kind == webrtc.RTPCodecTypeVideo, size, now)
+				}
+			}
+		}
+	}()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			close(g.stop)
+			<-g.done
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}

@@ -1,0 +1,238 @@
+package relay
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/stretchr/testify/require"
+
+	"github.com/edgemesh/edge/sfu"
+)
+
+// TestRelayLayerSwitch checks per-layer subscription: only layer 0 crosses
+// while B's down-track wants low quality; asking for high brings layer 2 and
+// a keyframe on it within 1s.
+func TestRelayLayerSwitch(t *testing.T) {
+	t.Parallel()
+	video := newTestSource("TR_video", webrtc.RTPCodecTypeVideo, sfu.AllLayers)
+	a := newEndpoint(t, "node-a", newTrackMap(video))
+	b := newEndpoint(t, "node-b", nil)
+	peer := dial(t, b, a)
+	rt := subscribe(t, peer, "TR_video")
+	dt, w := newDownTrack(t, rt, sfu.LayerLow)
+	t.Cleanup(dt.Close)
+	// Keyframes only on request, so the switch below is driven by one.
+	runGenerator(t, video, 5*time.Millisecond, 1<<30, 500)
+
+	require.Eventually(t, func() bool { return w.count() >= 40 }, waitFor, 10*time.Millisecond)
+	st := peer.Stats()
+	require.NotZero(t, st.Received.Video[0])
+	require.Zero(t, st.Received.Video[1])
+	require.Zero(t, st.Received.Video[2])
+	require.Equal(t, sfu.LayerBit(sfu.LayerLow), rt.Subscribed())
+	require.Equal(t, sfu.LayerLow, video.maxWanted.Load())
+	keyframesBefore := video.keyframes[sfu.LayerHigh].Load()
+
+	start := time.Now()
+	dt.SetMaxLayer(sfu.LayerHigh)
+	require.Eventually(t, func() bool { return dt.CurrentLayer() == sfu.LayerHigh }, waitFor, time.Millisecond)
+	took := time.Since(start)
+	t.Logf("switch to layer 2 took %v", took)
+	require.Less(t, took, time.Second)
+	require.Greater(t, video.keyframes[sfu.LayerHigh].Load(), keyframesBefore, "a keyframe was requested on layer 2")
+	require.NotZero(t, peer.Stats().Received.Video[2])
+	require.Equal(t, sfu.LayerHigh, video.maxWanted.Load(), "dynacast at the origin follows B")
+
+	// Once switched, layer 0 is no longer needed on B: it stops crossing.
+	require.Eventually(t, func() bool { return rt.Subscribed() == sfu.LayerBit(sfu.LayerHigh) }, waitFor, 10*time.Millisecond)
+	time.Sleep(100 * time.Millisecond) // let layer-0 packets in flight arrive
+	low := peer.Stats().Received.Video[0]
+	require.Eventually(t, func() bool { return peer.Stats().Received.Video[2] > 0 && w.count() > 100 }, waitFor, 10*time.Millisecond)
+	require.Equal(t, low, peer.Stats().Received.Video[0])
+	require.Zero(t, peer.Stats().Received.Video[1])
+}
+
+// TestRelayOneCopyPerLink checks that ten sinks on B cost the link no more
+// than one: the track crosses once.
+func TestRelayOneCopyPerLink(t *testing.T) {
+	t.Parallel()
+	video := newTestSource("TR_video", webrtc.RTPCodecTypeVideo, sfu.AllLayers)
+	a := newEndpoint(t, "node-a", newTrackMap(video))
+	b := newEndpoint(t, "node-b", nil)
+	peer := dial(t, b, a)
+	rt := subscribe(t, peer, "TR_video")
+
+	sinks := []*recvSink{newRecvSink(sfu.AllLayers)}
+	require.NoError(t, rt.AddSink(sinks[0]))
+	const n = 200
+	burst := func() uint64 {
+		before := peer.Stats().Received.Total()
+		var last uint16
+		for i := range n {
+			for l := range int32(sfu.NumLayers) {
+				last = video.push(l, i == 0, 700, time.Now())
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+		require.Eventually(t, func() bool {
+			for _, s := range sinks {
+				if !s.has(sfu.LayerHigh, last) {
+					return false
+				}
+			}
+			return true
+		}, waitFor, 5*time.Millisecond)
+		return peer.Stats().Received.Total() - before
+	}
+	one := burst()
+	for range 9 {
+		s := newRecvSink(sfu.AllLayers)
+		require.NoError(t, rt.AddSink(s))
+		sinks = append(sinks, s)
+	}
+	ten := burst()
+	t.Logf("bytes with 1 sink: %d, with 10 sinks: %d", one, ten)
+	require.NotZero(t, one)
+	require.LessOrEqual(t, float64(ten), 1.05*float64(one))
+	for _, s := range sinks[1:] {
+		require.GreaterOrEqual(t, s.distinct(sfu.LayerHigh), n*95/100)
+	}
+	require.Equal(t, 1, a.Stats().Peers[0].Served)
+}
+
+// TestRelayUnsubscribeAfterLastSink checks that the subscription ends within
+// 2s of its last sink leaving.
+func TestRelayUnsubscribeAfterLastSink(t *testing.T) {
+	t.Parallel()
+	video := newTestSource("TR_video", webrtc.RTPCodecTypeVideo, sfu.AllLayers)
+	a := newEndpoint(t, "node-a", newTrackMap(video))
+	b := newEndpoint(t, "node-b", nil)
+	peer := dial(t, b, a)
+	rt := subscribe(t, peer, "TR_video")
+	s1, s2 := newRecvSink(sfu.AllLayers), newRecvSink(sfu.LayerBit(sfu.LayerLow))
+	require.NoError(t, rt.AddSink(s1))
+	require.NoError(t, rt.AddSink(s2))
+	runGenerator(t, video, 5*time.Millisecond, 10, 300)
+	require.Eventually(t, func() bool { return s1.count(sfu.LayerHigh) > 10 }, waitFor, 5*time.Millisecond)
+	require.Equal(t, 1, a.Stats().Peers[0].Served)
+
+	rt.RemoveSink(s1)
+	require.Eventually(t, func() bool { return rt.Subscribed() == sfu.LayerBit(sfu.LayerLow) }, waitFor, 5*time.Millisecond)
+	start := time.Now()
+	rt.RemoveSink(s2)
+	require.Eventually(t, func() bool { return a.Stats().Peers[0].Served == 0 }, waitFor, 5*time.Millisecond)
+	took := time.Since(start)
+	t.Logf("unsubscribed %v after the last sink left", took)
+	require.Less(t, took, 2*time.Second)
+	<-rt.Done()
+	require.ErrorIs(t, rt.Err(), ErrClosed)
+	require.ErrorIs(t, rt.AddSink(s1), ErrClosed)
+	require.False(t, s1.isClosed(), "removed sinks are not closed")
+	require.Equal(t, sfu.LayerNone, video.maxWanted.Load())
+	require.Zero(t, peer.Stats().Subscriptions)
+
+	// A new subscription to the same track starts afresh.
+	rt2 := subscribe(t, peer, "TR_video")
+	require.NotSame(t, rt, rt2)
+	s3 := newRecvSink(sfu.LayerBit(sfu.LayerMid))
+	require.NoError(t, rt2.AddSink(s3))
+	require.Eventually(t, func() bool { return s3.count(sfu.LayerMid) > 10 }, waitFor, 5*time.Millisecond)
+}
+
+// TestRelayTrackEnded checks that the end of the track on A closes the
+// RemoteTrack on B and its down-tracks.
+func TestRelayTrackEnded(t *testing.T) {
+	t.Parallel()
+	video := newTestSource("TR_video", webrtc.RTPCodecTypeVideo, sfu.AllLayers)
+	a := newEndpoint(t, "node-a", newTrackMap(video))
+	b := newEndpoint(t, "node-b", nil)
+	peer := dial(t, b, a)
+	rt := subscribe(t, peer, "TR_video")
+	dt, w := newDownTrack(t, rt, sfu.LayerMid)
+	dtClosed := make(chan struct{})
+	dt.OnClose(func() { close(dtClosed) })
+	rtClosed := make(chan struct{})
+	rt.OnClose(func() { close(rtClosed) })
+	stop := runGenerator(t, video, 5*time.Millisecond, 10, 300)
+	require.Eventually(t, func() bool { return w.count() > 10 }, waitFor, 5*time.Millisecond)
+
+	stop()
+	video.close()
+	for _, ch := range []chan struct{}{dtClosed, rtClosed} {
+		select {
+		case <-ch:
+		case <-time.After(waitFor):
+			t.Fatal("track end did not propagate")
+		}
+	}
+	require.ErrorIs(t, rt.Err(), ErrTrackEnded)
+	require.Zero(t, a.Stats().Peers[0].Served)
+
+	_, err := peer.Subscribe(t.Context(), "TR_video")
+	require.ErrorIs(t, err, ErrTrackNotFound, "the track is gone")
+	_, err = peer.Subscribe(t.Context(), "TR_unknown")
+	require.ErrorIs(t, err, ErrTrackNotFound)
+}
+
+// TestRelayRedial kills the link under a subscription: B re-dials and
+// restores it, and media flows to the same sink again.
+func TestRelayRedial(t *testing.T) {
+	t.Parallel()
+	video := newTestSource("TR_video", webrtc.RTPCodecTypeVideo, sfu.AllLayers)
+	a := newEndpoint(t, "node-a", newTrackMap(video))
+	b := newEndpoint(t, "node-b", nil)
+	peer := dial(t, b, a)
+	rt := subscribe(t, peer, "TR_video")
+	s := newRecvSink(sfu.LayerBit(sfu.LayerLow))
+	require.NoError(t, rt.AddSink(s))
+	runGenerator(t, video, 5*time.Millisecond, 10, 300)
+	require.Eventually(t, func() bool { return s.count(sfu.LayerLow) > 10 }, waitFor, 5*time.Millisecond)
+
+	// A drops the link, as if it restarted its relay.
+	aPeer, ok := a.Peer("node-b")
+	require.True(t, ok)
+	aPeer.mu.Lock()
+	l := aPeer.link
+	aPeer.mu.Unlock()
+	require.NotNil(t, l)
+	l.close(codeNormal, "test kill", errors.New("test kill"))
+	<-l.ended
+
+	before := s.count(sfu.LayerLow)
+	require.Eventually(t, func() bool { return s.count(sfu.LayerLow) > before+20 }, waitFor, 5*time.Millisecond)
+	st := peer.Stats()
+	require.True(t, st.Connected)
+	require.GreaterOrEqual(t, st.Links, uint64(2))
+	require.GreaterOrEqual(t, st.Redials, uint64(1))
+	require.Equal(t, 1, st.Subscriptions)
+	require.Equal(t, 1, a.Stats().Peers[0].Served)
+	select {
+	case <-rt.Done():
+		t.Fatal("the remote track must survive the re-dial")
+	default:
+	}
+}
+
+// TestRelayIdleLinkCloses checks that a link without subscriptions or data
+// closes after the idle timeout, and that the peer re-dials on next use.
+func TestRelayIdleLinkCloses(t *testing.T) {
+	t.Parallel()
+	idle := func(c *Config) { c.IdleTimeout = 200 * time.Millisecond }
+	audio := newTestSource("TR_audio", webrtc.RTPCodecTypeAudio, sfu.LayerBit(sfu.LayerLow))
+	a := newEndpoint(t, "node-a", newTrackMap(audio), idle)
+	b := newEndpoint(t, "node-b", nil, idle)
+	peer := dial(t, b, a)
+	require.True(t, peer.Stats().Connected)
+	require.Eventually(t, func() bool { return !peer.Stats().Connected }, waitFor, 10*time.Millisecond)
+
+	rt := subscribe(t, peer, "TR_audio")
+	s := newRecvSink(sfu.LayerBit(sfu.LayerLow))
+	require.NoError(t, rt.AddSink(s))
+	runGenerator(t, audio, 10*time.Millisecond, 1, 60)
+	require.Eventually(t, func() bool { return s.count(sfu.LayerLow) > 5 }, waitFor, 5*time.Millisecond)
+	time.Sleep(500 * time.Millisecond)
+	require.True(t, peer.Stats().Connected, "a link carrying a subscription is not idle")
+	require.Equal(t, uint64(2), peer.Stats().Links)
+}
