@@ -76,8 +76,9 @@ type DownTrack struct {
 	scratch sync.Pool     // of *scratch
 
 	// mu guards the forwarder, the sequencer, the RTCP bookkeeping, sender
-	// and onClose. It is held only for decisions and bookkeeping, never
-	// across I/O.
+	// and onClose. It is held for decisions and bookkeeping, and across the
+	// (non-blocking) write of a forwarded packet, so packets leave in the
+	// order their sequence numbers were assigned; never across other I/O.
 	mu      sync.Mutex
 	fwd     *forwarder
 	seq     sequencer
@@ -201,6 +202,9 @@ func (d *DownTrack) WriteRTP(p *buffer.ExtPacket, layer int32) {
 		d.dropped()
 		return
 	}
+	// The lock spans numbering and writing: several layer loops call WriteRTP at once, and a
+	// packet numbered first must also leave first, or the subscriber sees the sequence go
+	// backwards at every layer switch. The write is a non-blocking UDP send.
 	d.mu.Lock()
 	before := d.fwd.current
 	dec := d.fwd.process(p, layer)
@@ -214,6 +218,13 @@ func (d *DownTrack) WriteRTP(p *buffer.ExtPacket, layer int32) {
 			hasVP8: dec.hasVP8,
 			vp8:    dec.vp8,
 		})
+		s := d.scratch.Get().(*scratch)
+		var vp8 *codec.VP8
+		if dec.hasVP8 {
+			vp8 = &p.VP8
+		}
+		d.send(b, s, &p.Header, p.Payload, dec.sn, dec.ts, vp8, dec.vp8)
+		d.scratch.Put(s)
 	}
 	d.mu.Unlock()
 
@@ -226,15 +237,7 @@ func (d *DownTrack) WriteRTP(p *buffer.ExtPacket, layer int32) {
 	}
 	if dec.drop != forwardPacket {
 		d.dropped()
-		return
 	}
-	s := d.scratch.Get().(*scratch)
-	var vp8 *codec.VP8
-	if dec.hasVP8 {
-		vp8 = &p.VP8
-	}
-	d.send(b, s, &p.Header, p.Payload, dec.sn, dec.ts, vp8, dec.vp8)
-	d.scratch.Put(s)
 }
 
 // send rewrites and writes one packet: the source header src with the
