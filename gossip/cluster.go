@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,6 +49,7 @@ type Cluster struct {
 	state     clusterState
 	ml        *memberlist.Memberlist
 	transport *countingTransport
+	addr      string
 	meta      NodeMeta
 }
 
@@ -114,21 +117,34 @@ func (c *Cluster) Start(ctx context.Context) error {
 		return ErrAlreadyStarted
 	}
 	inner := c.cfg.Transport
+	mc := c.cfg.memberlistConfig(delegate{c}, nil, c.logw)
 	if inner == nil {
 		nt, err := newNetTransport(c.cfg.BindAddr, c.cfg.BindPort, c.logw.logger())
 		if err != nil {
 			c.mu.Unlock()
 			return err
 		}
+		mc.BindPort = nt.GetAutoBindPort()
+		if mc.AdvertisePort == 0 {
+			mc.AdvertisePort = mc.BindPort
+		}
 		inner = nt
 	}
 	t := newCountingTransport(inner)
-	ml, err := memberlist.Create(c.cfg.memberlistConfig(delegate{c}, t, c.logw))
+	mc.Transport = t
+	ip, port, err := t.FinalAdvertiseAddr(mc.AdvertiseAddr, mc.AdvertisePort)
+	if err != nil {
+		c.mu.Unlock()
+		_ = t.Shutdown()
+		return fmt.Errorf("gossip: advertise address: %w", err)
+	}
+	ml, err := memberlist.Create(mc)
 	if err != nil {
 		c.mu.Unlock()
 		_ = t.Shutdown()
 		return fmt.Errorf("gossip: start memberlist: %w", err)
 	}
+	c.addr = net.JoinHostPort(ip.String(), strconv.Itoa(port))
 	c.ml, c.transport, c.state = ml, t, stateRunning
 	c.mu.Unlock()
 
@@ -139,7 +155,7 @@ func (c *Cluster) Start(ctx context.Context) error {
 	c.goLoop(c.reconnectLoop)
 	c.goLoop(c.metaLoop)
 	c.goLoop(c.large.run)
-	c.log.Info().Str("addr", ml.LocalNode().Address()).Bool("encrypted", len(c.cfg.SecretKey) > 0).
+	c.log.Info().Str("addr", c.addr).Bool("encrypted", len(c.cfg.SecretKey) > 0).
 		Msg("gossip started")
 	if len(c.cfg.Join) == 0 {
 		return nil
@@ -183,11 +199,9 @@ func (c *Cluster) running() (*memberlist.Memberlist, error) {
 
 // Addr returns the advertised gossip address ("host:port"), or "" before Start.
 func (c *Cluster) Addr() string {
-	ml, err := c.running()
-	if err != nil {
-		return ""
-	}
-	return ml.LocalNode().Address()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.addr
 }
 
 // Join contacts the given addresses ("host:port") and merges state with them. It returns how
@@ -250,6 +264,7 @@ func (c *Cluster) Shutdown() error {
 	c.state = stateClosed
 	ml := c.ml
 	c.mu.Unlock()
+	c.logw.closing.Store(true)
 	close(c.done)
 	var err error
 	if started {

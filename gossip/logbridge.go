@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"log"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -11,8 +12,11 @@ import (
 
 // logBridge turns memberlist's log lines ("[LEVEL] memberlist: ...") into zerolog events.
 // memberlist logs some lines per packet (e.g. a packet that fails to decrypt), so lines are rate
-// limited to burst per second; the excess is counted, never logged.
+// limited to burst per second; the excess is counted, never logged. Once the cluster is
+// closing, memberlist's complaints about closed sockets are expected and logged at debug level.
 type logBridge struct {
+	closing atomic.Bool
+
 	log     zerolog.Logger
 	dropped func()
 	burst   int
@@ -45,6 +49,9 @@ func (b *logBridge) Write(p []byte) (int, error) {
 		}
 	}
 	line = bytes.TrimPrefix(line, []byte("memberlist: "))
+	if b.closing.Load() {
+		level = zerolog.DebugLevel
+	}
 	if b.log.GetLevel() > level {
 		return n, nil
 	}
