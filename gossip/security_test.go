@@ -20,7 +20,11 @@ type wire struct {
 	chunks [][]byte
 }
 
-func (w *wire) capture(b []byte) { w.mu.Lock(); w.chunks = append(w.chunks, bytes.Clone(b)); w.mu.Unlock() }
+func (w *wire) capture(b []byte) {
+	w.mu.Lock()
+	w.chunks = append(w.chunks, bytes.Clone(b))
+	w.mu.Unlock()
+}
 
 // readable reports whether s can be read from the captured traffic by someone without the
 // key: in the clear, or inside memberlist's LZW compression envelope (msgpack {Algo, Buf}).
