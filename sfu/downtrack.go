@@ -70,10 +70,11 @@ type DownTrack struct {
 	counters     *Counters
 	log          zerolog.Logger
 
-	bound   atomic.Pointer[binding]
-	closed  atomic.Bool
-	done    chan struct{} // closed by Close; ends the report loop
-	scratch sync.Pool     // of *scratch
+	bound     atomic.Pointer[binding]
+	closed    atomic.Bool
+	delivered atomic.Bool   // a packet has reached the subscriber's transport
+	done      chan struct{} // closed by Close; ends the report loop
+	scratch   sync.Pool     // of *scratch
 
 	// mu guards the forwarder, the sequencer, the RTCP bookkeeping, sender
 	// and onClose. It is held for decisions and bookkeeping, and across the
@@ -223,7 +224,12 @@ func (d *DownTrack) WriteRTP(p *buffer.ExtPacket, layer int32) {
 		if dec.hasVP8 {
 			vp8 = &p.VP8
 		}
-		d.send(b, s, &p.Header, p.Payload, dec.sn, dec.ts, vp8, dec.vp8)
+		if !d.send(b, s, &p.Header, p.Payload, dec.sn, dec.ts, vp8, dec.vp8) && !d.delivered.Load() {
+			// Nothing has reached the subscriber yet (its transport is not up): start over,
+			// so that the first packet it does get is the start of a keyframe.
+			d.fwd.setPaused(true)
+			d.fwd.setPaused(false)
+		}
 		d.scratch.Put(s)
 	}
 	d.mu.Unlock()
@@ -273,10 +279,12 @@ func (d *DownTrack) send(b *binding, s *scratch, src *rtp.Header, payload []byte
 		n += copy(s.buf[n:], rest)
 		out = s.buf[:n]
 	}
-	if _, err := b.writer.WriteRTP(h, out); err != nil {
+	// pion drops writes silently (0, nil) until the subscriber's SRTP session is up.
+	if n, err := b.writer.WriteRTP(h, out); err != nil || n == 0 {
 		d.dropped()
 		return false
 	}
+	d.delivered.Store(true)
 	size := uint64(h.MarshalSize() + len(out))
 	d.counters.PacketsOut.Add(1)
 	d.counters.BytesOut.Add(size)
