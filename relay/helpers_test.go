@@ -108,7 +108,8 @@ type testSource struct {
 	sid    string
 	kind   webrtc.RTPCodecType
 	codec  webrtc.RTPCodecParameters
-	layers sfu.LayerMask
+	layers sfu.LayerMask // layers with a buffer
+	active atomic.Uint32 // sfu.LayerMask the generator sends; Layers reports it
 	sinks  sfu.SinkSet
 	bufs   [sfu.NumLayers]*buffer.Buffer
 	closed atomic.Bool
@@ -134,6 +135,7 @@ func newTestSource(sid string, kind webrtc.RTPCodecType, layers sfu.LayerMask) *
 		s.seq[l] = uint16(1000 * (l + 1))
 	}
 	s.maxWanted.Store(sfu.LayerNone)
+	s.active.Store(uint32(layers))
 	return s
 }
 
@@ -142,7 +144,7 @@ func ssrcOf(layer int32) uint32 { return 5000 + uint32(layer) }
 func (s *testSource) TrackID() string                  { return s.sid }
 func (s *testSource) Kind() webrtc.RTPCodecType        { return s.kind }
 func (s *testSource) Codec() webrtc.RTPCodecParameters { return s.codec }
-func (s *testSource) Layers() sfu.LayerMask            { return s.layers }
+func (s *testSource) Layers() sfu.LayerMask            { return sfu.LayerMask(s.active.Load()) }
 
 func (s *testSource) AddSink(k sfu.PacketSink) error {
 	if s.closed.Load() {
@@ -392,7 +394,7 @@ func runGenerator(t testing.TB, src *testSource, interval time.Duration, keyEver
 				return
 			case now := <-tick.C:
 				for l := range int32(sfu.NumLayers) {
-					if !src.layers.Has(l) {
+					if !src.Layers().Has(l) {
 						continue
 					}
 					req := src.keyframes[l].Load()

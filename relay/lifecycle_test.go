@@ -236,3 +236,46 @@ func TestRelayIdleLinkCloses(t *testing.T) {
 	require.True(t, peer.Stats().Connected, "a link carrying a subscription is not idle")
 	require.Equal(t, uint64(2), peer.Stats().Links)
 }
+
+// TestRelaySimultaneousDial has two nodes dial each other at once and
+// subscribe to each other's tracks: they settle on one link, the one dialed
+// by the smaller node id, and the other idles out.
+func TestRelaySimultaneousDial(t *testing.T) {
+	t.Parallel()
+	idle := func(c *Config) { c.IdleTimeout = 300 * time.Millisecond }
+	srcA := newTestSource("TR_a", webrtc.RTPCodecTypeAudio, sfu.LayerBit(sfu.LayerLow))
+	srcB := newTestSource("TR_b", webrtc.RTPCodecTypeAudio, sfu.LayerBit(sfu.LayerLow))
+	a := newEndpoint(t, "node-a", newTrackMap(srcA), idle)
+	b := newEndpoint(t, "node-b", newTrackMap(srcB), idle)
+	var toB, toA *Peer
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		toB = dial(t, a, b)
+	}()
+	toA = dial(t, b, a)
+	<-done
+
+	rtB := subscribe(t, toB, "TR_b")
+	rtA := subscribe(t, toA, "TR_a")
+	sinkA, sinkB := newRecvSink(sfu.LayerBit(sfu.LayerLow)), newRecvSink(sfu.LayerBit(sfu.LayerLow))
+	require.NoError(t, rtA.AddSink(sinkA))
+	require.NoError(t, rtB.AddSink(sinkB))
+	runGenerator(t, srcA, 10*time.Millisecond, 1, 60)
+	runGenerator(t, srcB, 10*time.Millisecond, 1, 60)
+
+	links := func(p *Peer) (int, *link) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return len(p.links), p.link
+	}
+	require.Eventually(t, func() bool {
+		na, la := links(toB)
+		nb, lb := links(toA)
+		return na == 1 && nb == 1 && la != nil && la.dialed && lb != nil && !lb.dialed
+	}, waitFor, 10*time.Millisecond)
+	before := [2]int{sinkA.count(sfu.LayerLow), sinkB.count(sfu.LayerLow)}
+	require.Eventually(t, func() bool {
+		return sinkA.count(sfu.LayerLow) > before[0]+10 && sinkB.count(sfu.LayerLow) > before[1]+10
+	}, waitFor, 10*time.Millisecond)
+}

@@ -101,12 +101,13 @@ func (p *Peer) connect(ctx context.Context) (*link, error) {
 
 // attach adds a new link (dialed or accepted) and starts it. It becomes the
 // peer's link if the peer has none, and this node's subscriptions are
-// restored on it.
+// restored on it. When both nodes dialed each other at once, both prefer the
+// link dialed by the node with the smaller id; the other one loses its
+// subscriptions and idles out.
 func (p *Peer) attach(l *link) {
 	p.mu.Lock()
 	p.links[l] = struct{}{}
-	if p.link == nil {
-		// A second link (both nodes dialed at once) only serves, then idles out.
+	if p.link == nil || (p.preferred(l) && !p.preferred(p.link)) {
 		p.link = l
 		for _, rt := range p.tracks {
 			rt.subscribeOn(l)
@@ -117,6 +118,10 @@ func (p *Peer) attach(l *link) {
 		p.linkClosed(l)
 	}
 }
+
+// preferred reports whether l is the link both nodes use when there are two:
+// the one dialed by the node with the smaller id.
+func (p *Peer) preferred(l *link) bool { return l.dialed == (p.ep.cfg.NodeID < p.id) }
 
 // linkClosed forgets a link that ended; if it carried this node's
 // subscriptions, they move to another live link or the peer is re-dialed.

@@ -202,8 +202,11 @@ func (rt *RemoteTrack) subscribeOn(l *link) {
 	if rt.closed.Load() || rt.l == l {
 		return
 	}
-	if rt.l != nil && rt.hasSlot {
-		rt.l.setRemote(rt.slot, nil)
+	if old := rt.l; old != nil {
+		if rt.hasSlot {
+			old.setRemote(rt.slot, nil)
+		}
+		old.send(&unsubscribeMsg{TrackID: rt.sid}) // no-op if it is closed
 	}
 	rt.l, rt.hasSlot = l, false
 	if l != nil {
