@@ -14,7 +14,6 @@ import (
 
 	"github.com/livekit/protocol/livekit"
 	"github.com/livekit/protocol/utils/guid"
-	"github.com/pion/webrtc/v4"
 	"github.com/rs/zerolog"
 
 	"github.com/edgemesh/edge/sfu"
@@ -35,7 +34,7 @@ type Node struct {
 	metrics  *metrics
 
 	rtc    *rtcNet
-	api    *webrtc.API
+	apis   *webrtcAPIs
 	httpLn net.Listener
 	srv    *http.Server
 
@@ -67,7 +66,8 @@ func New(cfg Config, log zerolog.Logger) (*Node, error) {
 
 // Start opens the HTTP, ICE/UDP and ICE/TCP listeners and serves until Shutdown.
 func (n *Node) Start(ctx context.Context) error {
-	rn, err := listenRTC(n.cfg.Bind, n.cfg.RTCUDPPort, n.cfg.RTCTCPPort)
+	logs := pionLogs{log: n.log}
+	rn, err := listenRTC(n.cfg.Bind, n.cfg.RTCUDPPort, n.cfg.RTCTCPPort, logs)
 	if err != nil {
 		return err
 	}
@@ -76,7 +76,7 @@ func (n *Node) Start(ctx context.Context) error {
 		nodeIP = ""
 	}
 	ip := net.ParseIP(n.cfg.Bind)
-	api, err := newAPI(rn, nodeIP, ip != nil && ip.IsLoopback())
+	apis, err := newAPIs(apiParams{rtc: rn, nodeIP: nodeIP, loopback: ip != nil && ip.IsLoopback(), log: n.log})
 	if err != nil {
 		rn.close()
 		return err
@@ -87,7 +87,7 @@ func (n *Node) Start(ctx context.Context) error {
 		rn.close()
 		return fmt.Errorf("listen HTTP: %w", err)
 	}
-	n.rtc, n.api, n.httpLn = rn, api, ln
+	n.rtc, n.apis, n.httpLn = rn, apis, ln
 	n.srv = &http.Server{Handler: n.routes(), ReadHeaderTimeout: 10 * time.Second}
 	n.wg.Add(1)
 	go func() {

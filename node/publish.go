@@ -24,7 +24,11 @@ type publishedTrack struct {
 
 // newPublisherTransport creates the peer connection the client publishes on.
 func (p *Participant) newPublisherTransport(singlePC bool) (*pcTransport, error) {
-	t, err := newPCTransport(p.node.api, livekit.SignalTarget_PUBLISHER, p.log, p.sendSignal)
+	role := rolePublisher
+	if singlePC {
+		role = roleBoth
+	}
+	t, err := newPCTransport(p.node.apis.forRole(role), livekit.SignalTarget_PUBLISHER, p.log, p.sendSignal)
 	if err != nil {
 		return nil, err
 	}

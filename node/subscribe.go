@@ -22,7 +22,7 @@ type subscription struct {
 // newSubscriberTransport creates the peer connection the server sends media on, with the
 // server-side data channels the client receives data on.
 func (p *Participant) newSubscriberTransport() (*pcTransport, error) {
-	t, err := newPCTransport(p.node.api, livekit.SignalTarget_SUBSCRIBER, p.log, p.sendSignal)
+	t, err := newPCTransport(p.node.apis.forRole(roleSubscriber), livekit.SignalTarget_SUBSCRIBER, p.log, p.sendSignal)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
+	"github.com/rs/zerolog"
 )
 
 // Header extension URIs negotiated with clients.
@@ -84,32 +85,47 @@ func newMediaEngine() (*webrtc.MediaEngine, error) {
 	return m, nil
 }
 
-// newInterceptorRegistry builds the per-node interceptor chain: NACK generation and receiver
-// reports towards publishers, TWCC feedback for incoming media and TWCC sequence numbers on
-// outgoing media. NACKs from subscribers are answered by the sfu from the receivers' caches,
-// and sender reports to subscribers come from the down-tracks, so neither responder is here.
-func newInterceptorRegistry() (*interceptor.Registry, error) {
+// pcRole says what a peer connection carries, which decides the interceptors it runs.
+type pcRole int
+
+const (
+	rolePublisher  pcRole = iota // media from the client (v0 publisher connection)
+	roleSubscriber               // media to the client (v0 subscriber connection)
+	roleBoth                     // both ways (v1 single peer connection)
+)
+
+// newInterceptorRegistry builds the interceptor chain for one role: towards publishers NACK
+// generation, receiver reports and TWCC feedback for incoming media; towards subscribers TWCC
+// sequence numbers on outgoing media. NACKs from subscribers are answered by the sfu from the
+// receivers' caches, and sender reports to subscribers come from the down-tracks, so neither
+// responder is here. Connections get only what their role needs: every interceptor runs its
+// own timers per connection, and idle ones cost scheduler time on a loaded node.
+func newInterceptorRegistry(role pcRole) (*interceptor.Registry, error) {
 	r := &interceptor.Registry{}
-	gen, err := nack.NewGeneratorInterceptor(nack.GeneratorSize(1024), nack.GeneratorInterval(20*time.Millisecond))
-	if err != nil {
-		return nil, fmt.Errorf("nack generator: %w", err)
+	if role != roleSubscriber {
+		gen, err := nack.NewGeneratorInterceptor(nack.GeneratorSize(1024), nack.GeneratorInterval(20*time.Millisecond))
+		if err != nil {
+			return nil, fmt.Errorf("nack generator: %w", err)
+		}
+		r.Add(gen)
+		rr, err := report.NewReceiverInterceptor()
+		if err != nil {
+			return nil, fmt.Errorf("receiver reports: %w", err)
+		}
+		r.Add(rr)
+		fb, err := twcc.NewSenderInterceptor(twcc.SendInterval(50 * time.Millisecond))
+		if err != nil {
+			return nil, fmt.Errorf("twcc feedback: %w", err)
+		}
+		r.Add(fb)
 	}
-	r.Add(gen)
-	rr, err := report.NewReceiverInterceptor()
-	if err != nil {
-		return nil, fmt.Errorf("receiver reports: %w", err)
+	if role != rolePublisher {
+		hx, err := twcc.NewHeaderExtensionInterceptor()
+		if err != nil {
+			return nil, fmt.Errorf("twcc header extension: %w", err)
+		}
+		r.Add(hx)
 	}
-	r.Add(rr)
-	fb, err := twcc.NewSenderInterceptor(twcc.SendInterval(50 * time.Millisecond))
-	if err != nil {
-		return nil, fmt.Errorf("twcc feedback: %w", err)
-	}
-	r.Add(fb)
-	hx, err := twcc.NewHeaderExtensionInterceptor()
-	if err != nil {
-		return nil, fmt.Errorf("twcc header extension: %w", err)
-	}
-	r.Add(hx)
 	return r, nil
 }
 
@@ -121,7 +137,7 @@ type rtcNet struct {
 	tcpMux  ice.TCPMux
 }
 
-func listenRTC(bind string, udpPort, tcpPort int) (*rtcNet, error) {
+func listenRTC(bind string, udpPort, tcpPort int, logs pionLogs) (*rtcNet, error) {
 	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(bind), Port: udpPort})
 	if err != nil {
 		return nil, fmt.Errorf("listen ICE/UDP: %w", err)
@@ -133,9 +149,9 @@ func listenRTC(bind string, udpPort, tcpPort int) (*rtcNet, error) {
 	}
 	return &rtcNet{
 		udpConn: udp,
-		udpMux:  webrtc.NewICEUDPMux(nil, udp),
+		udpMux:  webrtc.NewICEUDPMux(logs.NewLogger("udpmux"), udp),
 		tcpLn:   tcp,
-		tcpMux:  webrtc.NewICETCPMux(nil, tcp, 64),
+		tcpMux:  webrtc.NewICETCPMux(logs.NewLogger("tcpmux"), tcp, 64),
 	}, nil
 }
 
@@ -146,27 +162,43 @@ func (r *rtcNet) close() {
 	_ = r.tcpLn.Close()
 }
 
-// newAPI builds the node's webrtc.API. Every node has its own: no globals, so many nodes can run
-// in one process.
-func newAPI(rn *rtcNet, nodeIP string, loopback bool) (*webrtc.API, error) {
+// apiParams configure the node's webrtc.APIs.
+type apiParams struct {
+	rtc      *rtcNet
+	nodeIP   string // advertised instead of the bind address, if set
+	loopback bool   // include loopback candidates (the node binds a loopback address)
+	log      zerolog.Logger
+}
+
+// webrtcAPIs are the node's webrtc.APIs, one per peer-connection role. Every node has its own:
+// no globals, so many nodes can run in one process.
+type webrtcAPIs [3]*webrtc.API
+
+func (a *webrtcAPIs) forRole(r pcRole) *webrtc.API { return a[r] }
+
+func newAPIs(p apiParams) (*webrtcAPIs, error) {
 	m, err := newMediaEngine()
 	if err != nil {
 		return nil, err
 	}
-	reg, err := newInterceptorRegistry()
-	if err != nil {
-		return nil, err
-	}
-	se := webrtc.SettingEngine{}
-	se.SetICEUDPMux(rn.udpMux)
-	se.SetICETCPMux(rn.tcpMux)
+	se := webrtc.SettingEngine{LoggerFactory: pionLogs{log: p.log}}
+	se.SetICEUDPMux(p.rtc.udpMux)
+	se.SetICETCPMux(p.rtc.tcpMux)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6})
-	se.SetIncludeLoopbackCandidate(loopback)
+	se.SetIncludeLoopbackCandidate(p.loopback)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.DisableActiveTCP(true)
 	se.SetICETimeouts(5*time.Second, 15*time.Second, 2*time.Second)
-	if nodeIP != "" {
-		se.SetNAT1To1IPs([]string{nodeIP}, webrtc.ICECandidateTypeHost)
+	if p.nodeIP != "" {
+		se.SetNAT1To1IPs([]string{p.nodeIP}, webrtc.ICECandidateTypeHost)
 	}
-	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)), nil
+	var apis webrtcAPIs
+	for _, role := range []pcRole{rolePublisher, roleSubscriber, roleBoth} {
+		reg, err := newInterceptorRegistry(role)
+		if err != nil {
+			return nil, err
+		}
+		apis[role] = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
+	}
+	return &apis, nil
 }
