@@ -33,7 +33,7 @@ func (d delegate) NotifyMsg(b []byte) { d.c.dir.handleMessage(b) }
 
 // GetBroadcasts hands queued directory deltas to memberlist's gossip.
 func (d delegate) GetBroadcasts(overhead, limit int) [][]byte {
-	return d.c.dir.bq.GetBroadcasts(overhead, limit)
+	return d.c.dir.getBroadcasts(overhead, limit)
 }
 
 // LocalState is the directory's push/pull payload (digests, or everything on join).

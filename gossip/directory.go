@@ -30,7 +30,11 @@ type Directory struct {
 	cfg    dirConfig
 	stats  *counters
 	events *eventQueue[Event]
+	// bq holds our own writes, retransmitted RetransmitMult × ceil(log10(N+1)) times; relayQ
+	// holds other owners' deltas we re-broadcast once on first receipt, retransmitted only
+	// ceil(log10(N+1)) times: enough to spread them epidemically at a fraction of the traffic.
 	bq     *memberlist.TransmitLimitedQueue
+	relayQ *memberlist.TransmitLimitedQueue
 
 	mu       sync.Mutex // guards the fields below
 	st       *dirState
@@ -73,6 +77,7 @@ func newDirectory(cfg dirConfig, stats *counters, events *eventQueue[Event]) *Di
 		stats:   stats,
 		events:  events,
 		bq:      &memberlist.TransmitLimitedQueue{NumNodes: cfg.numNodes, RetransmitMult: cfg.retransmitMult},
+		relayQ:  &memberlist.TransmitLimitedQueue{NumNodes: cfg.numNodes, RetransmitMult: 1},
 		st:      newDirState(cfg.self, cfg.epoch),
 		views:   make(map[string]*RoomEntry),
 		orphans: make(map[string]time.Time),

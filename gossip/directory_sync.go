@@ -39,7 +39,7 @@ func (d *Directory) broadcast(r *record) {
 		d.log.Error().Err(err).Str("room", r.key.room).Msg("cannot encode directory delta")
 		return
 	}
-	d.queue(broadcastName(r), msg)
+	d.queue(d.bq, broadcastName(r), msg)
 }
 
 func (d *Directory) broadcastAll(recs []*record) {
@@ -48,7 +48,7 @@ func (d *Directory) broadcastAll(recs []*record) {
 	}
 }
 
-func (d *Directory) queue(name string, msg []byte) {
+func (d *Directory) queue(q *memberlist.TransmitLimitedQueue, name string, msg []byte) {
 	if len(msg) > d.cfg.maxBroadcast {
 		d.stats.largeDeltas.Add(1)
 		if d.cfg.sendLarge != nil {
@@ -57,7 +57,19 @@ func (d *Directory) queue(name string, msg []byte) {
 		return
 	}
 	d.stats.broadcasts.Add(1)
-	d.bq.QueueBroadcast(&deltaBroadcast{name: name, msg: msg})
+	q.QueueBroadcast(&deltaBroadcast{name: name, msg: msg})
+}
+
+// getBroadcasts is memberlist's GetBroadcasts: our own writes first, relays with what is left.
+func (d *Directory) getBroadcasts(overhead, limit int) [][]byte {
+	out := d.bq.GetBroadcasts(overhead, limit)
+	for _, m := range out {
+		limit -= len(m) + overhead
+	}
+	if limit <= overhead {
+		return out
+	}
+	return append(out, d.relayQ.GetBroadcasts(overhead, limit)...)
 }
 
 // handleMessage is memberlist's NotifyMsg path: decode outside the lock, merge in memory,
@@ -73,7 +85,7 @@ func (d *Directory) handleMessage(b []byte) {
 	}
 	d.stats.messages.Add(1)
 	if d.merge([]*record{m.rec}) == 1 && len(b) <= d.cfg.maxBroadcast {
-		d.queue(broadcastName(m.rec), slices.Clone(b))
+		d.queue(d.relayQ, broadcastName(m.rec), slices.Clone(b))
 	}
 }
 
@@ -256,8 +268,10 @@ func (d *Directory) tick(now time.Time, isMember func(string) bool) {
 	evs, adopted := d.eventsLocked(changes)
 	d.mu.Unlock()
 	d.broadcastAll(adopted)
-	if d.bq.NumQueued() > maxQueuedDeltas {
-		d.bq.Prune(maxQueuedDeltas)
+	for _, q := range []*memberlist.TransmitLimitedQueue{d.bq, d.relayQ} {
+		if q.NumQueued() > maxQueuedDeltas {
+			q.Prune(maxQueuedDeltas)
+		}
 	}
 	for _, t := range syncs {
 		if d.cfg.requestSync != nil {

@@ -53,7 +53,7 @@ func (m *fakeMesh) deliver(drop func(from, to string) bool) {
 	for round := 0; round < 50; round++ {
 		moved := false
 		for _, from := range m.order {
-			msgs := m.dirs[from].bq.GetBroadcasts(0, 1<<20)
+			msgs := m.dirs[from].getBroadcasts(0, 1<<20)
 			for _, msg := range msgs {
 				moved = true
 				for _, to := range m.order {

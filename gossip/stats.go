@@ -67,6 +67,8 @@ type Stats struct {
 	MetaMalformed uint64
 	// LogLinesDropped counts memberlist log lines suppressed by the rate limit.
 	LogLinesDropped uint64
+	// QueuedDeltas is the current number of deltas waiting in the broadcast queues (a gauge).
+	QueuedDeltas uint64
 	// Transport totals: gossip bytes and packets (UDP), and streams (TCP) in both directions,
 	// stream bytes included in the byte counts.
 	BytesSent       uint64
