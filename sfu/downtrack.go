@@ -88,6 +88,7 @@ type DownTrack struct {
 	onClose func()
 
 	stats downTrackCounters
+	alloc allocState // stream allocator's view and controls (downtrack_alloc.go)
 }
 
 // downTrackCounters are this down-track's own counters (see DownTrackStats).
@@ -128,6 +129,7 @@ func NewDownTrack(p DownTrackParams) (*DownTrack, error) {
 		}),
 	}
 	d.scratch.New = func() any { return new(scratch) }
+	d.alloc.init(d.fwd.maxLayer)
 	if err := p.Source.AddSink(d); err != nil {
 		return nil, fmt.Errorf("add down-track to %s: %w", p.Source.TrackID(), err)
 	}
@@ -198,6 +200,7 @@ func matchCodec(src webrtc.RTPCodecParameters, negotiated []webrtc.RTPCodecParam
 // concurrent use by the source's per-layer loops. When the forwarded layer
 // changes (a switch at a keyframe), the source is told with SinkChanged.
 func (d *DownTrack) WriteRTP(p *buffer.ExtPacket, layer int32) {
+	d.alloc.observe(layer, len(p.Payload))
 	b := d.bound.Load()
 	if b == nil || d.closed.Load() {
 		d.dropped()
@@ -230,6 +233,7 @@ func (d *DownTrack) WriteRTP(p *buffer.ExtPacket, layer int32) {
 			d.fwd.setPaused(true)
 			d.fwd.setPaused(false)
 		}
+		d.alloc.frameEnd = p.Header.Marker
 		d.scratch.Put(s)
 	}
 	d.mu.Unlock()
@@ -299,23 +303,18 @@ func (d *DownTrack) dropped() {
 	d.stats.packetsDropped.Add(1)
 }
 
-// SetMaxLayer caps the layer forwarded (from the subscriber's quality or
-// size request, or its stream allocator). Values outside LayerLow..LayerHigh
-// select LayerHigh. If the target layer changes, a keyframe is requested for
-// it; the switch happens at that keyframe.
+// SetMaxLayer sets the subscriber's cap on the layer forwarded (its quality
+// or size request); a stream allocator's cap (SetAllocation) applies too, and
+// the lower wins. Values outside LayerLow..LayerHigh select LayerHigh. If the
+// target layer changes, a keyframe is requested for it; the switch happens at
+// that keyframe.
 func (d *DownTrack) SetMaxLayer(layer int32) {
 	d.mu.Lock()
-	before := d.fwd.maxLayer
-	kf := d.fwd.setMaxLayer(layer, time.Now().UnixNano())
-	changed := before != d.fwd.maxLayer
+	d.alloc.subscriberMax = clampLayer(layer)
+	changed := d.applyCapsLocked()
+	kf := d.fwd.setMaxLayer(d.alloc.effectiveMax(), time.Now().UnixNano())
 	d.mu.Unlock()
-	if kf != LayerNone {
-		d.stats.keyframeRequests.Add(1)
-		d.source.RequestKeyframe(kf)
-	}
-	if changed {
-		d.source.SinkChanged(d)
-	}
+	d.afterCapsChange(changed, kf)
 }
 
 // SetPaused stops (true) or resumes (false) forwarding: the subscriber
@@ -323,15 +322,15 @@ func (d *DownTrack) SetMaxLayer(layer int32) {
 // timestamps continue seamlessly on resume; video resumes at a keyframe.
 func (d *DownTrack) SetPaused(paused bool) {
 	d.mu.Lock()
-	changed := d.fwd.paused != paused
-	d.fwd.setPaused(paused)
+	d.alloc.userPaused = paused
+	changed := d.applyCapsLocked()
 	d.mu.Unlock()
 	if changed {
 		d.source.SinkChanged(d)
 	}
 }
 
-// Paused reports whether forwarding is paused.
+// Paused reports whether forwarding is paused (SetPaused, or the allocator).
 func (d *DownTrack) Paused() bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
