@@ -324,7 +324,7 @@ func (c *Cluster) SubscribeNodes(fn func(NodeEvent)) (cancel func()) {
 // Stats returns a snapshot of the cluster's counters.
 func (c *Cluster) Stats() Stats {
 	s := c.stats.snapshot()
-	s.QueuedDeltas = uint64(c.dir.bq.NumQueued() + c.dir.relayQ.NumQueued())
+	s.QueuedDeltas = uint64(c.dir.queued())
 	c.mu.Lock()
 	t := c.transport
 	c.mu.Unlock()

@@ -27,7 +27,7 @@ const DefaultPort = 7946
 //	GossipInterval           100ms    piggy-backed deltas and membership messages go out every 100 ms
 //	GossipNodes              3        to 3 random peers
 //	RetransmitMult           4        each delta is retransmitted 4 × ceil(log10(N+1)) times
-//	PushPullInterval         10s      periodic anti-entropy exchange with one random peer (digests only)
+//	PushPullInterval         5s       periodic anti-entropy exchange with one random peer (digests only)
 //	TCPTimeout               3s       dial/read/write timeout of push/pull and stream messages
 //	GossipToTheDeadTime      15s      dead peers keep receiving gossip this long (lets a partition heal)
 //
@@ -148,7 +148,7 @@ func (c *Config) populate() {
 	setDur(&c.GossipInterval, 100*time.Millisecond)
 	setInt(&c.GossipNodes, 3)
 	setInt(&c.RetransmitMult, 4)
-	setDur(&c.PushPullInterval, 10*time.Second)
+	setDur(&c.PushPullInterval, 5*time.Second)
 	setDur(&c.TCPTimeout, 3*time.Second)
 	setDur(&c.GossipToTheDeadTime, 15*time.Second)
 	setInt(&c.PacketBufferSize, 1400)

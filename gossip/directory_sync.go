@@ -60,6 +60,9 @@ func (d *Directory) queue(q *memberlist.TransmitLimitedQueue, name string, msg [
 	q.QueueBroadcast(&deltaBroadcast{name: name, msg: msg})
 }
 
+// queued is the number of deltas waiting for gossip.
+func (d *Directory) queued() int { return d.bq.NumQueued() + d.relayQ.NumQueued() }
+
 // getBroadcasts is memberlist's GetBroadcasts: our own writes first, relays with what is left.
 func (d *Directory) getBroadcasts(overhead, limit int) [][]byte {
 	out := d.bq.GetBroadcasts(overhead, limit)

@@ -16,14 +16,14 @@ import (
 // fakeMesh wires Directories together without memberlist: deliver hands every queued broadcast
 // to every other directory, exchange runs a push/pull.
 type fakeMesh struct {
-	t     *testing.T
+	t     testing.TB
 	now   time.Time
 	dirs  map[string]*Directory
 	order []string
 	syncs []string // "from->to" requested full exchanges
 }
 
-func newFakeMesh(t *testing.T, ids ...string) *fakeMesh {
+func newFakeMesh(t testing.TB, ids ...string) *fakeMesh {
 	m := &fakeMesh{t: t, now: time.Unix(1_700_000_000, 0), dirs: make(map[string]*Directory)}
 	for i, id := range ids {
 		m.add(id, uint64(i+1))

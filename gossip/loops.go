@@ -25,9 +25,19 @@ func (c *Cluster) maintainLoop() {
 			suspect := suspectAfter(c.cfg.ProbeInterval, members, ml.GetHealthScore())
 			c.nodeEvents.push(c.nodes.tick(now, suspect, c.cfg.DeadNodeRetention)...)
 			c.dir.tick(now, c.nodes.isMember)
+			if c.dir.queued() > backlogSync {
+				if id, ok := c.nodes.randomMember(); ok {
+					c.requestSync(id)
+				}
+			}
 		}
 	}
 }
+
+// backlogSync is the broadcast backlog (queued deltas) beyond which gossip packets cannot keep
+// up (a burst of writes, a large join): the node then also runs a full state exchange with a
+// random member every ProbeInterval, which moves the bulk over one TCP stream instead.
+const backlogSync = 256
 
 // requestSync asks syncLoop for a full state exchange with node id. Never blocks: if the queue
 // is full the request is dropped (the next digest mismatch asks again).

@@ -1,6 +1,7 @@
 package gossip
 
 import (
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -221,6 +222,22 @@ func (t *nodeTable) isMember(id string) bool {
 	defer t.mu.Unlock()
 	info := t.nodes[id]
 	return info != nil && info.Liveness < Dead
+}
+
+// randomMember returns a random alive or suspect node other than ourselves.
+func (t *nodeTable) randomMember() (string, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var ids []string
+	for id, info := range t.nodes {
+		if !info.Local && info.Liveness < Dead {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return "", false
+	}
+	return ids[rand.IntN(len(ids))], true
 }
 
 // failedAddrs lists the addresses of nodes declared dead (not left) within timeout.
