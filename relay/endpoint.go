@@ -40,7 +40,9 @@ type Endpoint struct {
 
 	authFailures, handshakeFailures atomic.Uint64
 
-	mu     sync.Mutex // guards peers, closed and wg.Add
+	// mu guards peers, closed and wg.Add. Lock order: Peer.mu before
+	// Endpoint.mu; nothing else is locked while it is held.
+	mu     sync.Mutex
 	peers  map[string]*Peer
 	closed bool
 }
@@ -119,11 +121,12 @@ func (e *Endpoint) goTracked(f func()) bool {
 }
 
 // peer returns the Peer of nodeID, creating it; a non-empty addr replaces
-// the address it is dialed at. nil once the endpoint is closed.
+// the address it is dialed at. nil once the endpoint is closed. Lock order:
+// Peer.mu before Endpoint.mu, so e.mu is released before p is touched.
 func (e *Endpoint) peer(nodeID, addr string) *Peer {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	if e.closed {
+		e.mu.Unlock()
 		return nil
 	}
 	p := e.peers[nodeID]
@@ -131,6 +134,7 @@ func (e *Endpoint) peer(nodeID, addr string) *Peer {
 		p = newPeer(e, nodeID)
 		e.peers[nodeID] = p
 	}
+	e.mu.Unlock()
 	if addr != "" {
 		p.setAddr(addr)
 	}

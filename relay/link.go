@@ -307,10 +307,12 @@ func (l *link) setRemote(slot uint64, rt *RemoteTrack) {
 }
 
 // housekeeping runs the link's periodic work: NACKs for this node's
-// subscriptions, forward-set refreshes, pings, sender reports, layer sets and
-// the idle check.
+// subscriptions (every tickInterval while there are any; the ticker slows to
+// refreshInterval on a link without them), forward-set refreshes, pings,
+// sender reports, layer sets and the idle check.
 func (l *link) housekeeping() {
-	t := time.NewTicker(tickInterval)
+	interval := refreshInterval
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	var nacks []uint16
 	lastRefresh, lastReport, lastReprobe := time.Now(), time.Time{}, time.Now()
@@ -320,10 +322,20 @@ func (l *link) housekeeping() {
 			return
 		case now := <-t.C:
 			rtt := time.Duration(l.c.rtt.Load())
-			for slot, rt := range *l.remote.Load() {
+			remote := *l.remote.Load()
+			for slot, rt := range remote {
 				nacks = rt.sendNACKs(l, slot, now, rtt, nacks)
 			}
-			if now.Sub(lastRefresh) >= refreshInterval {
+			if want := tickInterval; len(remote) == 0 {
+				if interval != refreshInterval {
+					interval = refreshInterval
+					t.Reset(interval)
+				}
+			} else if interval != want {
+				interval = want
+				t.Reset(interval)
+			}
+			if now.Sub(lastRefresh) >= refreshInterval-tickInterval {
 				lastRefresh = now
 				for _, f := range l.feedList() {
 					f.refresh(now)
@@ -333,7 +345,7 @@ func (l *link) housekeeping() {
 				lastReprobe = now
 				l.dgLimit.Store(0)
 			}
-			if now.Sub(lastReport) >= reportInterval {
+			if now.Sub(lastReport) >= reportInterval-tickInterval {
 				lastReport = now
 				l.report(now)
 			}

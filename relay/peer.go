@@ -21,7 +21,8 @@ type Peer struct {
 	log zerolog.Logger
 	c   peerCounters
 
-	// mu guards everything below. Lock order: Peer.mu before RemoteTrack.mu.
+	// mu guards everything below. Lock order: Peer.mu before RemoteTrack.mu,
+	// link.mu and Endpoint.mu.
 	mu         sync.Mutex
 	addr       string
 	link       *link              // the link used for subscriptions and data; nil if none
