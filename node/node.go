@@ -32,6 +32,7 @@ type Node struct {
 	keys     keyProvider
 	counters *sfu.Counters
 	metrics  *metrics
+	alloc    *allocations // stream allocation (allocation.go)
 
 	rtc    *rtcNet
 	apis   *webrtcAPIs
@@ -61,6 +62,7 @@ func New(cfg Config, log zerolog.Logger) (*Node, error) {
 		rooms:    make(map[string]*Room),
 	}
 	n.metrics = newMetrics(n)
+	n.alloc = newAllocations(n, defaultAllocationConfig())
 	return n, nil
 }
 
@@ -76,7 +78,8 @@ func (n *Node) Start(ctx context.Context) error {
 		nodeIP = ""
 	}
 	ip := net.ParseIP(n.cfg.Bind)
-	apis, err := newAPIs(apiParams{rtc: rn, nodeIP: nodeIP, loopback: ip != nil && ip.IsLoopback(), log: n.log})
+	apis, err := newAPIs(apiParams{rtc: rn, nodeIP: nodeIP, loopback: ip != nil && ip.IsLoopback(), log: n.log,
+		bwe: n.alloc.factory})
 	if err != nil {
 		rn.close()
 		return err

@@ -224,6 +224,7 @@ func (p *Participant) start(sc *signalConn, jp joinParams) error {
 	p.publisher, p.subscriber = pub, sub
 	p.state = livekit.ParticipantInfo_JOINED
 	p.mu.Unlock()
+	p.node.alloc.start(p)
 
 	n := p.node
 	sc.release(&livekit.SignalResponse{Message: &livekit.SignalResponse_Join{Join: &livekit.JoinResponse{
@@ -339,6 +340,7 @@ func (p *Participant) close(reason livekit.DisconnectReason, sendLeave bool) {
 	}
 	pub, sub := p.publisher, p.subscriber
 	p.mu.Unlock()
+	p.node.alloc.stop(p)
 
 	if sig != nil && sendLeave {
 		sig.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_Leave{Leave: &livekit.LeaveRequest{

@@ -143,6 +143,7 @@ func (p *Participant) maybeSubscribe(pub *Participant, pt *publishedTrack, expli
 	if muted {
 		dt.SetPaused(true)
 	}
+	p.node.alloc.trackAdded(p, pub, pt, s)
 	dt.OnClose(func() { p.onDownTrackClosed(s) })
 	p.node.metrics.tracksSubscribed.Inc()
 	p.log.Debug().Str("track", sid).Str("publisher", pub.identity).Msg("subscribed")
@@ -160,6 +161,7 @@ func (p *Participant) onDownTrackClosed(s *subscription) {
 	closed := p.closed
 	sub := p.subscriber
 	p.mu.Unlock()
+	p.node.alloc.trackRemoved(p, s)
 	p.node.metrics.tracksSubscribed.Dec()
 	if closed {
 		return

@@ -13,6 +13,8 @@ import (
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 	"github.com/rs/zerolog"
+
+	"github.com/edgemesh/edge/sfu/bwe"
 )
 
 // Header extension URIs negotiated with clients.
@@ -99,8 +101,10 @@ const (
 // sequence numbers on outgoing media. NACKs from subscribers are answered by the sfu from the
 // receivers' caches, and sender reports to subscribers come from the down-tracks, so neither
 // responder is here. Connections get only what their role needs: every interceptor runs its
-// own timers per connection, and idle ones cost scheduler time on a loaded node.
-func newInterceptorRegistry(role pcRole) (*interceptor.Registry, error) {
+// own timers per connection, and idle ones cost scheduler time on a loaded node. Connections
+// that send media also get the bandwidth estimator of estimators (if not nil), registered before
+// the TWCC header extension so that it sees the sequence numbers that interceptor assigns.
+func newInterceptorRegistry(role pcRole, estimators *bwe.Factory) (*interceptor.Registry, error) {
 	r := &interceptor.Registry{}
 	if role != roleSubscriber {
 		gen, err := nack.NewGeneratorInterceptor(nack.GeneratorSize(1024), nack.GeneratorInterval(20*time.Millisecond))
@@ -120,6 +124,9 @@ func newInterceptorRegistry(role pcRole) (*interceptor.Registry, error) {
 		r.Add(fb)
 	}
 	if role != rolePublisher {
+		if estimators != nil {
+			r.Add(estimators)
+		}
 		hx, err := twcc.NewHeaderExtensionInterceptor()
 		if err != nil {
 			return nil, fmt.Errorf("twcc header extension: %w", err)
@@ -168,6 +175,7 @@ type apiParams struct {
 	nodeIP   string // advertised instead of the bind address, if set
 	loopback bool   // include loopback candidates (the node binds a loopback address)
 	log      zerolog.Logger
+	bwe      *bwe.Factory // bandwidth estimators of media-sending connections; nil: none
 }
 
 // webrtcAPIs are the node's webrtc.APIs, one per peer-connection role. Every node has its own:
@@ -194,7 +202,7 @@ func newAPIs(p apiParams) (*webrtcAPIs, error) {
 	}
 	var apis webrtcAPIs
 	for _, role := range []pcRole{rolePublisher, roleSubscriber, roleBoth} {
-		reg, err := newInterceptorRegistry(role)
+		reg, err := newInterceptorRegistry(role, p.bwe)
 		if err != nil {
 			return nil, err
 		}

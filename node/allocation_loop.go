@@ -1,0 +1,352 @@
+package node
+
+import (
+	"sync"
+	"time"
+
+	"github.com/livekit/protocol/livekit"
+	"github.com/rs/zerolog"
+
+	"github.com/edgemesh/edge/sfu"
+	"github.com/edgemesh/edge/sfu/allocator"
+	"github.com/edgemesh/edge/sfu/bwe"
+)
+
+// linkEstimator is what an allocation loop needs of its subscriber connection's bandwidth
+// estimator (*bwe.Estimator). Safe for concurrent use; no method blocks.
+type linkEstimator interface {
+	Estimate() (uint64, bwe.Mode)
+	Stats() bwe.Stats
+	Update(now time.Time)
+	StartProbe(now time.Time, target uint64) error
+	EndProbe(now time.Time)
+	ProbeResult() (bwe.ProbeResult, bool)
+}
+
+type subscriberAllocationParams struct {
+	cfg       allocationConfig
+	estimator linkEstimator
+	// signal sends a message to the subscriber (Participant.sendSignal); it must not block.
+	signal  func(*livekit.SignalResponse)
+	metrics *allocMetrics
+	log     zerolog.Logger
+}
+
+// trackChange is a down-track added to or removed from a subscriber.
+type trackChange struct {
+	sink   allocSink
+	meta   trackMeta
+	remove bool
+}
+
+// subscriberAllocation is the stream allocator of one subscriber: one goroutine (run) owns the
+// allocator, the tracks and the probe; add, remove and stop only enqueue.
+type subscriberAllocation struct {
+	cfg     allocationConfig
+	est     linkEstimator
+	signal  func(*livekit.SignalResponse)
+	metrics *allocMetrics
+	log     zerolog.Logger
+	alloc   *allocator.Allocator
+
+	mu      sync.Mutex // guards pending and stopped
+	pending []trackChange
+	stopped bool
+	wake    chan struct{} // capacity 1: pending changes
+	done    chan struct{} // closed by stop
+
+	// Owned by run.
+	tracks    []*allocTrack
+	inputs    []allocator.Track
+	inputIdx  []int // index into tracks of each input
+	decisions []allocator.Decision
+	probe     probePump
+	reported  allocReport
+}
+
+// probePump is the padding schedule of a running probe.
+type probePump struct {
+	running bool
+	restart bool // run must (re)start its pump ticker
+	end     time.Time
+	rate    float64 // padding bits/s
+	last    time.Time
+	credit  float64 // bytes owed
+}
+
+// allocReport is what a loop contributes to the node-wide gauges, to be retracted on exit.
+type allocReport struct {
+	estimate, allocated float64
+	paused              int
+	mode                bwe.Mode
+	counted             bool
+}
+
+func newSubscriberAllocation(p subscriberAllocationParams) *subscriberAllocation {
+	return &subscriberAllocation{
+		cfg:     p.cfg,
+		est:     p.estimator,
+		signal:  p.signal,
+		metrics: p.metrics,
+		log:     p.log,
+		alloc:   allocator.New(p.cfg.Allocator),
+		wake:    make(chan struct{}, 1),
+		done:    make(chan struct{}),
+	}
+}
+
+// add hands a new down-track to the loop. Adding a known one is a no-op.
+func (s *subscriberAllocation) add(sink allocSink, meta trackMeta) {
+	s.enqueue(trackChange{sink: sink, meta: meta})
+}
+
+// remove tells the loop a down-track is gone.
+func (s *subscriberAllocation) remove(sink allocSink) {
+	s.enqueue(trackChange{sink: sink, remove: true})
+}
+
+func (s *subscriberAllocation) enqueue(c trackChange) {
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		return
+	}
+	s.pending = append(s.pending, c)
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// stop ends the loop. Idempotent; does not wait.
+func (s *subscriberAllocation) stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.stopped {
+		s.stopped = true
+		close(s.done)
+	}
+}
+
+// run is the loop: an allocation every Tick, padding every PumpInterval while a probe runs.
+func (s *subscriberAllocation) run() {
+	tick := time.NewTicker(s.cfg.Tick)
+	defer tick.Stop()
+	pump := time.NewTicker(s.cfg.PumpInterval)
+	pump.Stop()
+	defer pump.Stop()
+	defer s.retract()
+	for {
+		var pumpC <-chan time.Time
+		if s.probe.running {
+			pumpC = pump.C
+		}
+		select {
+		case <-s.done:
+			return
+		case <-s.wake:
+			s.applyPending()
+		case now := <-tick.C:
+			s.step(now)
+		case now := <-pumpC:
+			s.pumpPadding(now)
+		}
+		if s.probe.restart {
+			s.probe.restart = false
+			pump.Reset(s.cfg.PumpInterval)
+		}
+	}
+}
+
+// applyPending takes the queued track changes.
+func (s *subscriberAllocation) applyPending() {
+	s.mu.Lock()
+	pending := s.pending
+	s.pending = nil
+	s.mu.Unlock()
+	for _, c := range pending {
+		i := s.find(c.sink)
+		switch {
+		case c.remove && i >= 0:
+			s.tracks = append(s.tracks[:i], s.tracks[i+1:]...)
+		case !c.remove && i < 0:
+			s.tracks = append(s.tracks, &allocTrack{sink: c.sink, meta: c.meta, layer: sfu.LayerHigh})
+		}
+	}
+}
+
+func (s *subscriberAllocation) find(sink allocSink) int {
+	for i, t := range s.tracks {
+		if t.sink == sink {
+			return i
+		}
+	}
+	return -1
+}
+
+// step is one allocation at now: measure, decide, apply, report, maybe start a probe.
+func (s *subscriberAllocation) step(now time.Time) {
+	s.applyPending()
+	s.est.Update(now)
+	if r, ok := s.est.ProbeResult(); ok {
+		s.alloc.ProbeDone(now, r.Success)
+		s.metrics.probes.WithLabelValues(probeOutcome(r)).Inc()
+		s.log.Debug().Stringer("result", r).Msg("probe finished")
+	}
+	estimate, mode := s.est.Estimate()
+	var fixed float64
+	s.inputs, s.inputIdx = s.inputs[:0], s.inputIdx[:0]
+	for i, t := range s.tracks {
+		t.measure(now)
+		s.metrics.padding.Add(float64(t.paddingSent()))
+		switch {
+		case !t.video():
+			fixed += t.sentRate
+		case !t.state.UserPaused:
+			s.inputs = append(s.inputs, t.input())
+			s.inputIdx = append(s.inputIdx, i)
+		}
+	}
+	in := allocator.Input{
+		Estimate:      estimate,
+		Unconstrained: mode == bwe.ModeNone,
+		CanProbe:      mode == bwe.ModeTWCC,
+		Fixed:         uint64(fixed),
+		Delivered:     s.est.Stats().Delivered,
+		Tracks:        s.inputs,
+	}
+	res := s.alloc.Allocate(now, in, s.decisions)
+	s.decisions = res.Decisions
+	s.apply(in, res)
+	s.report(estimate, mode, res)
+	if res.Probe > 0 && !s.probe.running {
+		s.startProbe(now, res.Probe, fixed+float64(res.Allocated))
+	}
+}
+
+// apply hands changed decisions to their down-tracks, logs each change and tells the client
+// which tracks the allocator paused or resumed.
+func (s *subscriberAllocation) apply(in allocator.Input, res allocator.Result) {
+	var states []*livekit.StreamStateInfo
+	for k, d := range res.Decisions {
+		t := s.tracks[s.inputIdx[k]]
+		if t.decided && t.layer == d.Layer {
+			continue
+		}
+		from, first := t.layer, !t.decided
+		t.layer, t.decided = d.Layer, true
+		t.sink.SetAllocation(d.Layer)
+		s.metrics.changes.Inc()
+		s.log.Debug().Str("track", t.meta.sid).Int32("from", from).Int32("to", d.Layer).Bool("first", first).
+			Bool("limited", d.Limited).Uint64("estimate", in.Estimate).Uint64("fixed", in.Fixed).
+			Uint64("allocated", res.Allocated).Bool("unconstrained", in.Unconstrained).Msg("allocation changed")
+		if paused := d.Layer == allocator.Paused; paused != t.paused {
+			t.paused = paused
+			state := livekit.StreamState_ACTIVE
+			if paused {
+				state = livekit.StreamState_PAUSED
+			}
+			states = append(states, &livekit.StreamStateInfo{
+				ParticipantSid: t.meta.publisherSid, TrackSid: t.meta.sid, State: state})
+		}
+	}
+	if len(states) > 0 {
+		s.signal(&livekit.SignalResponse{Message: &livekit.SignalResponse_StreamStateUpdate{
+			StreamStateUpdate: &livekit.StreamStateUpdate{StreamStates: states}}})
+	}
+}
+
+// startProbe opens a probe window towards target bits/s on top of the current rate.
+func (s *subscriberAllocation) startProbe(now time.Time, target uint64, current float64) {
+	if err := s.est.StartProbe(now, target); err != nil {
+		return
+	}
+	s.alloc.ProbeStarted(now)
+	s.probe = probePump{
+		running: true,
+		restart: true,
+		end:     now.Add(s.cfg.ProbeWindow),
+		rate:    max(float64(target)-current, 0),
+		last:    now,
+	}
+	s.log.Debug().Uint64("target", target).Float64("padding", s.probe.rate).Msg("probe started")
+	s.pumpPadding(now)
+}
+
+// pumpPadding writes the padding the probe owes by now, video tracks first; it closes the
+// window at its end.
+func (s *subscriberAllocation) pumpPadding(now time.Time) {
+	p := &s.probe
+	if !p.running {
+		return
+	}
+	if !now.Before(p.end) {
+		s.est.EndProbe(now)
+		p.running = false
+		return
+	}
+	p.credit += p.rate * now.Sub(p.last).Seconds() / 8
+	p.last = now
+	// Owed padding that could not be sent (mid-frame) is kept for at most 50 ms worth.
+	p.credit = min(p.credit, max(p.rate*0.05/8, float64(sfu.PaddingPacketSize)))
+	start := int(p.credit)
+	budget := start
+	for pass := 0; pass < 2 && budget >= sfu.PaddingPacketSize; pass++ {
+		for _, t := range s.tracks {
+			if t.video() != (pass == 0) || budget < sfu.PaddingPacketSize {
+				continue
+			}
+			budget -= t.sink.WritePadding(budget)
+		}
+	}
+	p.credit = max(p.credit-float64(start-budget), 0)
+}
+
+// report updates the node-wide gauges with this subscriber's contribution.
+func (s *subscriberAllocation) report(estimate uint64, mode bwe.Mode, res allocator.Result) {
+	r := &s.reported
+	m := s.metrics
+	est, alloc := float64(estimate), float64(res.Allocated)
+	if mode == bwe.ModeNone {
+		est = 0
+	}
+	m.estimate.Add(est - r.estimate)
+	m.allocated.Add(alloc - r.allocated)
+	m.paused.Add(float64(res.Paused - r.paused))
+	if !r.counted || r.mode != mode {
+		if r.counted {
+			m.subscribers.WithLabelValues(r.mode.String()).Dec()
+		}
+		m.subscribers.WithLabelValues(mode.String()).Inc()
+	}
+	*r = allocReport{estimate: est, allocated: alloc, paused: res.Paused, mode: mode, counted: true}
+}
+
+// retract removes this subscriber's contribution from the gauges and closes a probe window
+// (the loop is ending).
+func (s *subscriberAllocation) retract() {
+	r := &s.reported
+	if r.counted {
+		s.metrics.estimate.Sub(r.estimate)
+		s.metrics.allocated.Sub(r.allocated)
+		s.metrics.paused.Sub(float64(r.paused))
+		s.metrics.subscribers.WithLabelValues(r.mode.String()).Dec()
+	}
+	*r = allocReport{}
+	if s.probe.running {
+		s.est.EndProbe(time.Now())
+		s.probe.running = false
+	}
+}
+
+func probeOutcome(r bwe.ProbeResult) string {
+	switch {
+	case r.Success:
+		return "success"
+	case r.Congested:
+		return "congested"
+	default:
+		return "failed"
+	}
+}

@@ -1,0 +1,340 @@
+package node
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/livekit/protocol/livekit"
+	"github.com/pion/webrtc/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+
+	"github.com/edgemesh/edge/sfu"
+	"github.com/edgemesh/edge/sfu/allocator"
+	"github.com/edgemesh/edge/sfu/bwe"
+)
+
+// metricValue reads a gauge or counter.
+func metricValue(t *testing.T, m prometheus.Metric) float64 {
+	t.Helper()
+	var out dto.Metric
+	require.NoError(t, m.Write(&out))
+	if g := out.GetGauge(); g != nil {
+		return g.GetValue()
+	}
+	return out.GetCounter().GetValue()
+}
+
+// fakeSink is an allocSink whose offered bytes grow at set rates.
+type fakeSink struct {
+	mu          sync.Mutex
+	st          sfu.AllocationState
+	rates       [sfu.NumLayers]uint64 // bits/s offered per layer
+	sentRate    uint64                // bits/s sent (audio)
+	allocations []int32
+	padded      int
+	frameOpen   bool // WritePadding refuses (mid-frame)
+}
+
+func newFakeVideo(maxLayer int32) *fakeSink {
+	return &fakeSink{
+		st:    sfu.AllocationState{Kind: webrtc.RTPCodecTypeVideo, Layers: sfu.AllLayers, SubscriberMaxLayer: maxLayer, Bound: true},
+		rates: [sfu.NumLayers]uint64{150_000, 500_000, 1_500_000},
+	}
+}
+
+func newFakeAudio() *fakeSink {
+	return &fakeSink{st: sfu.AllocationState{Kind: webrtc.RTPCodecTypeAudio, Layers: sfu.LayerBit(0), Bound: true},
+		sentRate: 40_000}
+}
+
+// advance lets d of media flow.
+func (f *fakeSink) advance(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for l, r := range f.rates {
+		f.st.LayerBytes[l] += uint64(float64(r) / 8 * d.Seconds())
+	}
+	f.st.SentBytes += uint64(float64(f.sentRate) / 8 * d.Seconds())
+}
+
+func (f *fakeSink) AllocationState() sfu.AllocationState {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.st
+}
+
+func (f *fakeSink) SetAllocation(layer int32) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.allocations = append(f.allocations, layer)
+	f.st.AllocatorPaused = layer < 0
+	return true
+}
+
+func (f *fakeSink) WritePadding(maxBytes int) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.frameOpen {
+		return 0
+	}
+	n := maxBytes / 275 * 275
+	f.padded += n
+	f.st.PaddingBytes += uint64(n)
+	return n
+}
+
+func (f *fakeSink) lastAllocation() int32 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.allocations) == 0 {
+		return -100
+	}
+	return f.allocations[len(f.allocations)-1]
+}
+
+// fakeEstimator is a linkEstimator with a settable estimate and scripted probe results.
+type fakeEstimator struct {
+	estimate  uint64
+	mode      bwe.Mode
+	delivered uint64
+	probes    []uint64 // targets of StartProbe
+	ended     int
+	results   []bwe.ProbeResult
+	updates   int
+}
+
+func (e *fakeEstimator) Estimate() (uint64, bwe.Mode) { return e.estimate, e.mode }
+func (e *fakeEstimator) Stats() bwe.Stats             { return bwe.Stats{Delivered: e.delivered} }
+func (e *fakeEstimator) Update(time.Time)             { e.updates++ }
+func (e *fakeEstimator) StartProbe(_ time.Time, target uint64) error {
+	e.probes = append(e.probes, target)
+	return nil
+}
+func (e *fakeEstimator) EndProbe(time.Time) { e.ended++ }
+func (e *fakeEstimator) ProbeResult() (bwe.ProbeResult, bool) {
+	if len(e.results) == 0 {
+		return bwe.ProbeResult{}, false
+	}
+	r := e.results[0]
+	e.results = e.results[1:]
+	return r, true
+}
+
+type allocHarness struct {
+	s       *subscriberAllocation
+	est     *fakeEstimator
+	metrics *allocMetrics
+	signals []*livekit.StreamStateUpdate
+	now     time.Time
+}
+
+func newAllocHarness(t *testing.T, est *fakeEstimator) *allocHarness {
+	t.Helper()
+	h := &allocHarness{est: est, now: time.Unix(1_000_000, 0),
+		metrics: registerAllocationMetrics(prometheus.NewRegistry(), "ND_test")}
+	h.s = newSubscriberAllocation(subscriberAllocationParams{
+		cfg:       defaultAllocationConfig(),
+		estimator: est,
+		signal: func(m *livekit.SignalResponse) {
+			if u := m.GetStreamStateUpdate(); u != nil {
+				h.signals = append(h.signals, u)
+			}
+		},
+		metrics: h.metrics,
+		log:     zerolog.Nop(),
+	})
+	return h
+}
+
+func (h *allocHarness) add(sink *fakeSink, sid string, source allocator.Source) {
+	h.s.add(sink, trackMeta{sid: sid, publisherSid: "PA_pub", source: source, video: sink.st.Kind == webrtc.RTPCodecTypeVideo})
+}
+
+// run advances time by d in steps of the allocation tick, letting media flow.
+func (h *allocHarness) run(d time.Duration, sinks ...*fakeSink) {
+	tick := h.s.cfg.Tick
+	for end := h.now.Add(d); h.now.Before(end); {
+		h.now = h.now.Add(tick)
+		for _, s := range sinks {
+			s.advance(tick)
+		}
+		h.s.step(h.now)
+	}
+}
+
+func TestAllocationPausesAndResumes(t *testing.T) {
+	est := &fakeEstimator{estimate: 5_000_000, mode: bwe.ModeTWCC}
+	h := newAllocHarness(t, est)
+	video, audio := newFakeVideo(sfu.LayerHigh), newFakeAudio()
+	h.add(video, "TR_v", allocator.SourceCamera)
+	h.add(audio, "TR_a", allocator.SourceCamera)
+
+	h.run(2*time.Second, video, audio)
+	require.Equal(t, sfu.LayerHigh, video.lastAllocation())
+	require.Empty(t, audio.allocations, "audio is never allocated")
+	require.Empty(t, h.signals)
+
+	est.estimate = 100_000
+	h.run(200*time.Millisecond, video, audio)
+	require.Equal(t, sfu.LayerNone, video.lastAllocation(), "lowest layer does not fit: paused")
+	require.Len(t, h.signals, 1)
+	require.Equal(t, []*livekit.StreamStateInfo{{ParticipantSid: "PA_pub", TrackSid: "TR_v", State: livekit.StreamState_PAUSED}},
+		h.signals[0].StreamStates)
+	require.Equal(t, 1.0, metricValue(t, h.metrics.paused))
+	require.Equal(t, 100_000.0, metricValue(t, h.metrics.estimate))
+
+	est.estimate = 700_000
+	h.run(2*time.Second, video, audio)
+	require.Equal(t, sfu.LayerNone, video.lastAllocation(), "resume waits for the hold")
+	h.run(2*time.Second, video, audio)
+	require.Equal(t, sfu.LayerMid, video.lastAllocation(), "700k minus audio: middle layer")
+	require.Len(t, h.signals, 2)
+	require.Equal(t, livekit.StreamState_ACTIVE, h.signals[1].StreamStates[0].State)
+	require.Equal(t, 0.0, metricValue(t, h.metrics.paused))
+	require.InDelta(t, 500_000, metricValue(t, h.metrics.allocated), 10_000)
+
+	// A track the subscriber disabled is left alone.
+	video.mu.Lock()
+	video.st.UserPaused = true
+	video.mu.Unlock()
+	n := len(video.allocations)
+	est.estimate = 50_000
+	h.run(time.Second, video, audio)
+	require.Len(t, video.allocations, n)
+	require.Len(t, h.signals, 2)
+}
+
+func TestAllocationUnconstrainedWithoutFeedback(t *testing.T) {
+	est := &fakeEstimator{estimate: 1_500_000, mode: bwe.ModeNone}
+	h := newAllocHarness(t, est)
+	video := newFakeVideo(sfu.LayerMid)
+	h.add(video, "TR_v", allocator.SourceCamera)
+	h.run(time.Second, video)
+	require.Equal(t, []int32{sfu.LayerMid}, video.allocations, "the subscriber's cap, once")
+	require.Empty(t, est.probes, "nothing to probe without feedback")
+	require.Equal(t, 1.0, metricValue(t, h.metrics.subscribers.WithLabelValues("none")))
+}
+
+func TestAllocationProbes(t *testing.T) {
+	est := &fakeEstimator{estimate: 600_000, mode: bwe.ModeTWCC, delivered: 540_000}
+	h := newAllocHarness(t, est)
+	video, audio := newFakeVideo(sfu.LayerHigh), newFakeAudio()
+	h.add(video, "TR_v", allocator.SourceCamera)
+	h.add(audio, "TR_a", allocator.SourceCamera)
+	h.run(h.s.cfg.Tick, video, audio) // nothing measured yet: declared or default rates
+	require.Equal(t, sfu.LayerMid, video.lastAllocation())
+	require.Len(t, est.probes, 1, "limited by bandwidth: probe")
+	require.InDelta(t, 900_000, float64(est.probes[0]), 1, "1.5 times the estimate")
+	require.True(t, h.s.probe.running)
+	require.InDelta(t, 900_000-500_000, h.s.probe.rate, 1, "padding: target minus what is sent")
+
+	// The pump pads at that rate until the window ends.
+	start := h.now
+	for at := start; at.Before(start.Add(h.s.cfg.ProbeWindow)); at = at.Add(h.s.cfg.PumpInterval) {
+		h.s.pumpPadding(at)
+	}
+	expected := h.s.probe.rate / 8 * (h.s.cfg.ProbeWindow - h.s.cfg.PumpInterval).Seconds() // last pump at end-10ms
+	require.InDelta(t, expected, float64(video.padded), 2*275, "padding bytes over the window")
+	require.Zero(t, audio.padded, "video pads first")
+	h.s.pumpPadding(start.Add(h.s.cfg.ProbeWindow))
+	require.False(t, h.s.probe.running)
+	require.Equal(t, 1, est.ended)
+
+	// No new probe until the result is in; a success allows the next one soon.
+	h.run(time.Second, video, audio)
+	require.Len(t, est.probes, 1)
+	est.results = append(est.results, bwe.ProbeResult{Success: true, Estimate: 900_000})
+	est.estimate = 900_000
+	h.run(time.Second, video, audio)
+	require.Len(t, est.probes, 2)
+	require.Equal(t, 1.0, metricValue(t, h.metrics.probes.WithLabelValues("success")))
+	require.Positive(t, metricValue(t, h.metrics.padding), "padding counted")
+}
+
+func TestAllocationPaddingFallsBackToAudio(t *testing.T) {
+	est := &fakeEstimator{estimate: 600_000, mode: bwe.ModeTWCC}
+	h := newAllocHarness(t, est)
+	video, audio := newFakeVideo(sfu.LayerHigh), newFakeAudio()
+	video.frameOpen = true
+	h.add(video, "TR_v", allocator.SourceCamera)
+	h.add(audio, "TR_a", allocator.SourceCamera)
+	h.run(h.s.cfg.Tick, video, audio)
+	require.True(t, h.s.probe.running)
+	h.s.pumpPadding(h.now.Add(50 * time.Millisecond))
+	require.Zero(t, video.padded)
+	require.Positive(t, audio.padded)
+}
+
+func TestAllocationLoopLifecycle(t *testing.T) {
+	est := &fakeEstimator{estimate: 5_000_000, mode: bwe.ModeTWCC}
+	h := newAllocHarness(t, est)
+	h.s.cfg.Tick = 5 * time.Millisecond
+	video := newFakeVideo(sfu.LayerHigh)
+	done := make(chan struct{})
+	go func() { defer close(done); h.s.run() }()
+	h.s.add(video, trackMeta{sid: "TR_v", video: true})
+	require.Eventually(t, func() bool { return video.lastAllocation() == sfu.LayerHigh }, 5*time.Second, 5*time.Millisecond)
+	h.s.remove(video)
+	h.s.stop()
+	h.s.stop()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("allocation loop did not stop")
+	}
+	require.Zero(t, metricValue(t, h.metrics.estimate), "contribution retracted")
+	require.Zero(t, metricValue(t, h.metrics.subscribers.WithLabelValues("twcc")))
+	h.s.add(video, trackMeta{}) // after stop: ignored, no panic
+}
+
+func TestAllocTrackMeasures(t *testing.T) {
+	video := newFakeVideo(sfu.LayerHigh)
+	tr := &allocTrack{sink: video, meta: trackMeta{sid: "TR_v", declared: [sfu.NumLayers]uint64{0, 0, 2_000_000},
+		pixels: [sfu.NumLayers]uint32{320 * 180, 640 * 360, 1280 * 720}}}
+	now := time.Unix(0, 0)
+	tr.measure(now)
+	in := tr.input()
+	require.Equal(t, [sfu.NumLayers]uint64{150_000, 500_000, 2_000_000}, in.Bitrates, "defaults, or what the publisher declared")
+	require.Equal(t, uint32(1280*720), in.Pixels)
+	for range 20 {
+		now = now.Add(200 * time.Millisecond)
+		video.advance(200 * time.Millisecond)
+		tr.measure(now)
+	}
+	in = tr.input()
+	require.InDelta(t, 1_500_000, float64(in.Bitrates[2]), 20_000, "measured beats declared")
+	// The high layer stops (nobody needs it): its last rate is remembered.
+	video.rates[2] = 0
+	for range 10 {
+		now = now.Add(200 * time.Millisecond)
+		video.advance(200 * time.Millisecond)
+		tr.measure(now)
+	}
+	require.InDelta(t, 1_500_000, float64(tr.input().Bitrates[2]), 20_000)
+	// A source without the high layer offers no bitrate for it.
+	video.st.Layers = sfu.LayerBit(0) | sfu.LayerBit(1)
+	video.st.SubscriberMaxLayer = sfu.LayerMid
+	tr.measure(now.Add(time.Second))
+	in = tr.input()
+	require.Zero(t, in.Bitrates[2])
+	require.Equal(t, uint32(640*360), in.Pixels)
+}
+
+func TestTrackMetaFrom(t *testing.T) {
+	m := trackMetaFrom(&livekit.TrackInfo{
+		Type: livekit.TrackType_VIDEO, Source: livekit.TrackSource_SCREEN_SHARE, Width: 1920, Height: 1080,
+		Layers: []*livekit.VideoLayer{
+			{Quality: livekit.VideoQuality_LOW, Width: 480, Height: 270, Bitrate: 200_000},
+			{Quality: livekit.VideoQuality_HIGH, Width: 1920, Height: 1080, Bitrate: 2_500_000},
+		},
+	})
+	require.True(t, m.video)
+	require.Equal(t, allocator.SourceScreen, m.source)
+	require.Equal(t, [sfu.NumLayers]uint32{480 * 270, 0, 1920 * 1080}, m.pixels)
+	require.Equal(t, [sfu.NumLayers]uint64{200_000, 0, 2_500_000}, m.declared)
+	require.Equal(t, uint32(1920*1080), m.pixelsAny)
+}

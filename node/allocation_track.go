@@ -1,0 +1,128 @@
+package node
+
+import (
+	"math"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/edgemesh/edge/sfu"
+	"github.com/edgemesh/edge/sfu/allocator"
+)
+
+// allocSink is what an allocation loop needs of a down-track (*sfu.DownTrack). All methods
+// are safe for concurrent use and do not block.
+type allocSink interface {
+	AllocationState() sfu.AllocationState
+	SetAllocation(layer int32) bool
+	WritePadding(maxBytes int) int
+}
+
+const (
+	// rateTimeConstant smooths measured bitrates (keyframes come in bursts).
+	rateTimeConstant = 1500 * time.Millisecond
+)
+
+// defaultLayerBitrate stands in for a layer never measured nor declared by the publisher.
+func defaultLayerBitrate(layer int32) uint64 {
+	switch layer {
+	case sfu.LayerLow:
+		return 150_000
+	case sfu.LayerMid:
+		return 500_000
+	default:
+		return 1_500_000
+	}
+}
+
+// allocTrack is one down-track as its allocation loop tracks it. Owned by the loop.
+type allocTrack struct {
+	sink allocSink
+	meta trackMeta
+
+	measuredAt time.Time
+	lastBytes  [sfu.NumLayers]uint64
+	rates      [sfu.NumLayers]float64 // smoothed bitrate of each layer while it flows
+	lastSent   uint64
+	sentRate   float64 // smoothed bitrate sent to the subscriber (audio)
+	lastPad    uint64
+	state      sfu.AllocationState
+
+	layer      int32 // last decision applied
+	decided    bool
+	paused     bool // the client was told PAUSED
+	padSkipped bool // WritePadding returned nothing last time
+}
+
+// ewma blends sample into avg over a step of dt.
+func ewma(avg, sample float64, dt time.Duration) float64 {
+	if avg == 0 {
+		return sample
+	}
+	alpha := 1 - math.Exp(-float64(dt)/float64(rateTimeConstant))
+	return avg + alpha*(sample-avg)
+}
+
+// measure samples the down-track at now and updates the smoothed rates. A layer's rate is only
+// updated while the layer flows: when the publisher stops sending it (nobody needs it), its last
+// rate is remembered for the next decision to go back up.
+func (t *allocTrack) measure(now time.Time) {
+	st := t.sink.AllocationState()
+	t.state = st
+	if t.measuredAt.IsZero() {
+		t.measuredAt, t.lastBytes, t.lastSent, t.lastPad = now, st.LayerBytes, st.SentBytes, st.PaddingBytes
+		return
+	}
+	dt := now.Sub(t.measuredAt)
+	if dt <= 0 {
+		return
+	}
+	for l := range st.LayerBytes {
+		delta := st.LayerBytes[l] - t.lastBytes[l]
+		if delta > 0 {
+			t.rates[l] = ewma(t.rates[l], float64(delta)*8/dt.Seconds(), dt)
+		}
+	}
+	t.sentRate = ewma(t.sentRate, float64(st.SentBytes-t.lastSent)*8/dt.Seconds(), dt)
+	t.measuredAt, t.lastBytes, t.lastSent = now, st.LayerBytes, st.SentBytes
+}
+
+// paddingSent returns the padding bytes sent since the last call.
+func (t *allocTrack) paddingSent() uint64 {
+	p := t.state.PaddingBytes - t.lastPad
+	t.lastPad = t.state.PaddingBytes
+	return p
+}
+
+// video reports whether the track is video.
+func (t *allocTrack) video() bool { return t.state.Kind == webrtc.RTPCodecTypeVideo }
+
+// input describes the track to the allocator: measured rates where known, else the publisher's
+// declared ones, else defaults; only for layers the source has.
+func (t *allocTrack) input() allocator.Track {
+	st := &t.state
+	in := allocator.Track{ID: t.meta.sid, Source: t.meta.source, MaxLayer: st.SubscriberMaxLayer}
+	for l := int32(0); l < sfu.NumLayers; l++ {
+		if !st.Layers.Has(l) {
+			continue
+		}
+		switch {
+		case t.rates[l] > 0:
+			in.Bitrates[l] = uint64(t.rates[l])
+		case t.meta.declared[l] > 0:
+			in.Bitrates[l] = t.meta.declared[l]
+		default:
+			in.Bitrates[l] = defaultLayerBitrate(l)
+		}
+	}
+	if st.Layers.Count() == 1 && st.Layers.Has(sfu.LayerLow) && t.rates[0] == 0 && t.meta.declared[0] == 0 {
+		// A single-layer track is the whole track, not a thumbnail.
+		in.Bitrates[0] = defaultLayerBitrate(sfu.LayerMid)
+	}
+	top := min(max(st.SubscriberMaxLayer, 0), sfu.NumLayers-1)
+	in.Pixels = t.meta.pixels[top]
+	if in.Pixels == 0 {
+		in.Pixels = t.meta.pixelsAny
+	}
+	return in
+}
