@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -287,4 +288,50 @@ func TestRelaySimultaneousDial(t *testing.T) {
 	require.Eventually(t, func() bool {
 		return sinkA.count(sfu.LayerLow) > before[0]+10 && sinkB.count(sfu.LayerLow) > before[1]+10
 	}, waitFor, 10*time.Millisecond)
+}
+
+// blockingTracks is a LocalTracks whose lookups wait for release.
+type blockingTracks struct {
+	*trackMap
+	release chan struct{}
+}
+
+func (b *blockingTracks) LookupTrack(sid string) (sfu.TrackSource, bool) {
+	<-b.release
+	return b.trackMap.LookupTrack(sid)
+}
+
+// TestRelaySubscribeAbandoned checks that a subscription whose caller gave
+// up before the origin answered goes away on both nodes, and that a track
+// handed out without sinks closes after the unsubscribe delay.
+func TestRelaySubscribeAbandoned(t *testing.T) {
+	t.Parallel()
+	video := newTestSource("TR_video", webrtc.RTPCodecTypeVideo, sfu.AllLayers)
+	tracks := &blockingTracks{trackMap: newTrackMap(video), release: make(chan struct{})}
+	a := newEndpoint(t, "node-a", tracks)
+	b := newEndpoint(t, "node-b", nil, func(c *Config) { c.UnsubscribeDelay = 100 * time.Millisecond })
+	peer := dial(t, b, a)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err := peer.Subscribe(ctx, "TR_video")
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	close(tracks.release)
+	require.Eventually(t, func() bool {
+		return peer.Stats().Subscriptions == 0 && a.Stats().Peers[0].Served == 0 && video.sinks.Len() == 0
+	}, waitFor, 5*time.Millisecond)
+
+	rt := subscribe(t, peer, "TR_video")
+	select {
+	case <-rt.Done():
+		t.Fatal("closed before the unsubscribe delay")
+	case <-time.After(50 * time.Millisecond):
+	}
+	select {
+	case <-rt.Done():
+	case <-time.After(waitFor):
+		t.Fatal("a track without sinks must close")
+	}
+	require.ErrorIs(t, rt.Err(), ErrClosed)
+	require.Eventually(t, func() bool { return a.Stats().Peers[0].Served == 0 }, waitFor, 5*time.Millisecond)
 }

@@ -209,8 +209,8 @@ func (p *Peer) needs(l *link) bool {
 // it on first use: it waits for the peer's metadata (kind, codec, layers).
 // Every caller for the same track gets the same RemoteTrack while it is
 // open, so the track crosses the link once however many sinks it has. A
-// RemoteTrack without sinks unsubscribes and closes after
-// Config.UnsubscribeDelay: add a sink (sfu.NewDownTrack) promptly. Errors:
+// RemoteTrack without sinks unsubscribes and closes Config.UnsubscribeDelay
+// after Subscribe returned it: add a sink (sfu.NewDownTrack) promptly. Errors:
 // ErrTrackNotFound (the peer does not publish it), ErrLinkDown, ErrClosed,
 // or the context's.
 func (p *Peer) Subscribe(ctx context.Context, trackSid string) (*RemoteTrack, error) {
@@ -242,6 +242,7 @@ func (p *Peer) Subscribe(ctx context.Context, trackSid string) (*RemoteTrack, er
 	case <-rt.done:
 		return nil, fmt.Errorf("subscribe %s: %w", trackSid, rt.err())
 	case <-ctx.Done():
+		rt.lingerIfUnused() // unless another caller uses it, it goes away
 		return nil, fmt.Errorf("subscribe %s: %w", trackSid, context.Cause(ctx))
 	}
 }

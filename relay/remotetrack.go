@@ -85,9 +85,6 @@ func newRemoteTrack(p *Peer, sid string) *RemoteTrack {
 	for i := range rt.layers {
 		rt.layers[i].nack = newNACKTracker(p.ep.cfg.NACKDelay)
 	}
-	rt.mu.Lock()
-	rt.startLinger()
-	rt.mu.Unlock()
 	return rt
 }
 
@@ -174,6 +171,15 @@ func (rt *RemoteTrack) updateWanted() {
 	}
 }
 
+// lingerIfUnused arms the unsubscribe timer if the track has no sinks.
+func (rt *RemoteTrack) lingerIfUnused() {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.sinks.Len() == 0 && !rt.closed.Load() {
+		rt.startLinger()
+	}
+}
+
 // startLinger arms the unsubscribe timer unless it runs. Called with mu held.
 func (rt *RemoteTrack) startLinger() {
 	if rt.linger != nil {
@@ -231,6 +237,11 @@ func (rt *RemoteTrack) subscribed(l *link, m *subscribedMsg) {
 	}
 	first := !rt.metaSet
 	if first {
+		// From now on a caller holds the track: it has UnsubscribeDelay to
+		// add a sink.
+		if rt.sinks.Len() == 0 {
+			rt.startLinger()
+		}
 		rt.metaSet = true
 		rt.kind = m.Meta.Kind
 		rt.codec = webrtc.RTPCodecParameters{
