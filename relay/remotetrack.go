@@ -55,6 +55,8 @@ type RemoteTrack struct {
 	cause     error
 }
 
+var _ sfu.TrackSource = (*RemoteTrack)(nil)
+
 // remoteLayer is the receive side of one layer of a RemoteTrack.
 type remoteLayer struct {
 	// mu serialises ingest (buffer push and fan-out) between the datagram

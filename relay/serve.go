@@ -40,6 +40,8 @@ type feed struct {
 	srSent [sfu.NumLayers]int64 // arrival of the last relayed SR; housekeeping only
 }
 
+var _ sfu.PacketSink = (*feed)(nil)
+
 // WriteRTP forwards p if its layer is forwarded (sfu.PacketSink). It copies
 // the packet into a pooled buffer and queues it on the link; it never blocks
 // and does not allocate.
