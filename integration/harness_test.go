@@ -63,7 +63,7 @@ func startNode(t *testing.T) *node.Node {
 	lw := &testLogWriter{t: t}
 	t.Cleanup(lw.close) // registered first: runs after the node's shutdown
 	cfg := node.DevConfig()
-	cfg.Port, cfg.RTCTCPPort, cfg.RTCUDPPort = 0, 0, 0
+	cfg.Port, cfg.RTCTCPPort, cfg.RTCUDPPort, cfg.GossipPort, cfg.RelayPort = 0, 0, 0, 0, 0
 	cfg.LogLevel = "warn"
 	if v := os.Getenv(envNodeLog); v != "" {
 		cfg.LogLevel = v

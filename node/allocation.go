@@ -107,9 +107,7 @@ func (a *allocations) start(p *Participant) {
 	}
 	p.mu.Unlock()
 	for _, sub := range existing {
-		if pub, pt := p.room.findPublished(sub.trackSid); pt != nil {
-			a.trackAdded(p, pub, pt, sub)
-		}
+		a.trackAddedInfo(p, sub.info, sub)
 	}
 }
 
@@ -134,15 +132,14 @@ func (a *allocations) get(p *Participant) *subscriberAllocation {
 	return a.subs[p]
 }
 
-// trackAdded hands p's new down-track s of pub's track pt to p's allocation loop.
-func (a *allocations) trackAdded(p, pub *Participant, pt *publishedTrack, s *subscription) {
+// trackAddedInfo hands p's new down-track s, of the track described by info, to p's
+// allocation loop.
+func (a *allocations) trackAddedInfo(p *Participant, info *livekit.TrackInfo, s *subscription) {
 	sa := a.get(p)
 	if sa == nil {
 		return
 	}
-	pub.mu.Lock()
-	meta := trackMetaFrom(pt.info)
-	pub.mu.Unlock()
+	meta := trackMetaFrom(info)
 	meta.sid, meta.publisherSid = s.trackSid, s.publisherSid
 	sa.add(s.downTrack, meta)
 }

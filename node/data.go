@@ -1,11 +1,15 @@
 package node
 
 import (
+	"context"
 	"slices"
+	"time"
 
 	"github.com/livekit/protocol/livekit"
 	"github.com/pion/webrtc/v4"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/edgemesh/edge/relay"
 )
 
 // LiveKit's data channel labels.
@@ -58,6 +62,7 @@ func (p *Participant) onData(label string, data []byte) {
 		return
 	}
 	p.room.forwardData(p, label, pkt.DestinationIdentities, out)
+	p.room.forwardDataMesh(label, pkt.DestinationIdentities, out)
 }
 
 // forwardData sends an encoded DataPacket to every participant but the sender (nil for server
@@ -93,4 +98,52 @@ func (p *Participant) dataChannel(label string) *webrtc.DataChannel {
 		return nil
 	}
 	return sub.dataChannel(label)
+}
+
+// relayDataKind tags room data packets on relay links.
+const relayDataKind byte = 1
+
+// forwardDataMesh sends an encoded DataPacket to the other edges that host its recipients.
+func (r *Room) forwardDataMesh(label string, dests []string, data []byte) {
+	m := r.node.mesh
+	if m == nil {
+		return
+	}
+	nodes := r.remoteNodes(dests)
+	for _, id := range nodes {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		peer, err := m.peer(ctx, id)
+		if err == nil {
+			err = peer.SendData(ctx, relay.DataMessage{Room: r.name, Kind: relayDataKind,
+				Reliable: label == reliableLabel, Payload: data})
+		}
+		cancel()
+		if err != nil {
+			r.node.metrics.dataDropped.WithLabelValues("relay").Inc()
+			r.log.Debug().Err(err).Str("node", id).Msg("relay data")
+		}
+	}
+}
+
+// onRelayData delivers data another edge relayed to this node's participants of the room. It
+// runs on the link's reader goroutine.
+func (n *Node) onRelayData(from string, msg relay.DataMessage) {
+	if msg.Kind != relayDataKind {
+		return
+	}
+	r := n.room(msg.Room)
+	if r == nil {
+		return
+	}
+	pkt := &livekit.DataPacket{}
+	if err := proto.Unmarshal(msg.Payload, pkt); err != nil {
+		n.metrics.dataDropped.WithLabelValues("malformed").Inc()
+		n.log.Debug().Err(err).Str("node", from).Msg("malformed relayed data packet")
+		return
+	}
+	label := lossyLabel
+	if msg.Reliable {
+		label = reliableLabel
+	}
+	r.forwardData(nil, label, pkt.DestinationIdentities, msg.Payload)
 }

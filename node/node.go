@@ -33,6 +33,8 @@ type Node struct {
 	counters *sfu.Counters
 	metrics  *metrics
 	alloc    *allocations // stream allocation (allocation.go)
+	mesh     *mesh        // gossip and relay; nil when standalone (set by Start)
+	cpu      cpuMeter
 
 	rtc    *rtcNet
 	apis   *webrtcAPIs
@@ -92,6 +94,11 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	n.rtc, n.apis, n.httpLn = rn, apis, ln
 	n.srv = &http.Server{Handler: n.routes(), ReadHeaderTimeout: 10 * time.Second}
+	if err := n.startMesh(ctx); err != nil {
+		_ = ln.Close()
+		rn.close()
+		return err
+	}
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
@@ -137,6 +144,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		go func() { defer closing.Done(); r.close(livekit.DisconnectReason_SERVER_SHUTDOWN) }()
 	}
 	closing.Wait()
+	if n.mesh != nil {
+		n.mesh.close()
+	}
 	var err error
 	if n.srv != nil {
 		err = n.srv.Shutdown(ctx)
@@ -170,6 +180,15 @@ func (n *Node) goAdd() bool {
 	return true
 }
 
+// goAsync runs f on a node goroutine (not when shutting down). Callers hold n.mu.
+func (n *Node) goAsync(f func()) {
+	if n.closed {
+		return
+	}
+	n.wg.Add(1)
+	go func() { defer n.wg.Done(); f() }()
+}
+
 // getOrCreateRoom returns the room with that name, creating it if needed.
 func (n *Node) getOrCreateRoom(name string, create func(*Room)) (*Room, error) {
 	n.mu.Lock()
@@ -185,6 +204,15 @@ func (n *Node) getOrCreateRoom(name string, create func(*Room)) (*Room, error) {
 		create(r)
 	}
 	n.rooms[name] = r
+	if n.mesh != nil {
+		if e, ok := n.mesh.dir.Room(name); ok && e.Room != nil {
+			r.metadata = e.Room.Metadata // the room exists on other edges: same metadata here
+		}
+		n.goAsync(func() {
+			n.mesh.publishRoom(r)
+			r.syncRemote()
+		})
+	}
 	n.metrics.rooms.Inc()
 	n.log.Info().Str("room", name).Str("roomSid", r.sid).Msg("room created")
 	return r, nil

@@ -144,8 +144,12 @@ func (p *Participant) infoLocked() *livekit.ParticipantInfo {
 func (p *Participant) changed() {
 	p.mu.Lock()
 	p.version++
+	closed := p.closed
 	p.mu.Unlock()
 	p.room.broadcastParticipant(p)
+	if !closed {
+		p.node.mesh.publishParticipant(p)
+	}
 }
 
 // sendSignal queues a response to the client; it is dropped while the client is reconnecting.
@@ -243,6 +247,7 @@ func (p *Participant) start(sc *signalConn, jp joinParams) error {
 		PingInterval: int32(n.cfg.PingInterval / time.Second),
 	}}})
 	p.room.broadcastParticipant(p)
+	p.node.mesh.publishParticipant(p)
 	p.log.Info().Str("sdk", jp.sdk).Bool("singlePC", jp.singlePC).Msg("participant joined")
 
 	for _, req := range jp.addTracks {
@@ -263,6 +268,7 @@ func (p *Participant) start(sc *signalConn, jp joinParams) error {
 		}
 	}
 	p.subscribeExisting()
+	p.subscribeExistingRemote()
 	return nil
 }
 

@@ -27,7 +27,8 @@ type Room struct {
 	metadata        string
 	emptyTimeout    time.Duration
 	maxParticipants uint32
-	participants    map[string]*Participant // by identity
+	participants    map[string]*Participant       // by identity
+	remote          map[string]*remoteParticipant // on other edges, by identity
 	closed          bool
 	emptyTimer      *time.Timer
 	lastActive      []*livekit.SpeakerInfo
@@ -43,6 +44,7 @@ func newRoom(n *Node, name string) *Room {
 		log:          n.log.With().Str("room", name).Logger(),
 		emptyTimeout: n.cfg.EmptyRoomTimeout,
 		participants: make(map[string]*Participant),
+		remote:       make(map[string]*remoteParticipant),
 		stop:         make(chan struct{}),
 	}
 	n.wg.Add(1)
@@ -68,7 +70,7 @@ func (r *Room) toProto() *livekit.Room {
 		CreationTime:    r.createdAt.Unix(),
 		CreationTimeMs:  r.createdAt.UnixMilli(),
 		Metadata:        r.metadata,
-		NumParticipants: uint32(len(r.participants)),
+		NumParticipants: uint32(len(r.participants) + len(r.remote)),
 		NumPublishers:   numPub,
 		EnabledCodecs:   enabledCodecs(),
 	}
@@ -140,7 +142,8 @@ func (r *Room) others(p *Participant) []*Participant {
 	return slices.DeleteFunc(all, func(o *Participant) bool { return o == p })
 }
 
-// visibleInfos returns the participant infos that p should see (not itself, not hidden).
+// visibleInfos returns the participant infos that p should see (not itself, not hidden), on
+// this edge and on every other.
 func (r *Room) visibleInfos(p *Participant) []*livekit.ParticipantInfo {
 	var out []*livekit.ParticipantInfo
 	for _, o := range r.others(p) {
@@ -148,6 +151,11 @@ func (r *Room) visibleInfos(p *Participant) []*livekit.ParticipantInfo {
 			continue
 		}
 		out = append(out, o.info())
+	}
+	for _, rp := range r.remoteList() {
+		if !hiddenInfo(rp.info) && rp.info.Identity != p.identity {
+			out = append(out, rp.info)
+		}
 	}
 	return out
 }
@@ -181,6 +189,7 @@ func (r *Room) removeParticipant(p *Participant, reason livekit.DisconnectReason
 // onParticipantGone tells the others and arms the empty-room timer.
 func (r *Room) onParticipantGone(p *Participant) {
 	r.node.metrics.participants.Dec()
+	r.node.mesh.unpublishParticipant(p)
 	r.broadcastParticipant(p)
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -231,11 +240,22 @@ func (r *Room) close(reason livekit.DisconnectReason) {
 		}()
 	}
 	wg.Wait()
+	r.node.mesh.unpublishRoom(r)
 	r.node.removeRoom(r)
 }
 
-// setMetadata updates the room metadata and tells every participant.
+// setMetadata updates the room metadata mesh-wide and tells every local participant.
 func (r *Room) setMetadata(md string) {
+	r.setMetadataLocal(md)
+	if m := r.node.mesh; m != nil {
+		if err := m.dir.SetRoomMetadata(r.name, md); err != nil {
+			r.log.Warn().Err(err).Msg("directory room metadata")
+		}
+	}
+}
+
+// setMetadataLocal updates the room metadata on this edge and tells its participants.
+func (r *Room) setMetadataLocal(md string) {
 	r.mu.Lock()
 	r.metadata = md
 	r.mu.Unlock()

@@ -262,6 +262,7 @@ func (s *roomService) SendData(ctx context.Context, req *livekit.SendDataRequest
 		return nil, twirp.InternalErrorWith(err)
 	}
 	r.forwardData(nil, label, dests, data)
+	r.forwardDataMesh(label, dests, data)
 	return &livekit.SendDataResponse{}, nil
 }
 

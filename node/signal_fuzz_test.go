@@ -42,6 +42,7 @@ func FuzzSignalRequest(f *testing.F) {
 
 	cfg := DevConfig()
 	cfg.Port, cfg.RTCTCPPort, cfg.RTCUDPPort = 0, 0, 0
+	cfg.Standalone = true
 	n, err := New(cfg, testLoggerF(f))
 	if err != nil {
 		f.Fatal(err)

@@ -3,6 +3,8 @@ package node
 import (
 	"slices"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/livekit/protocol/livekit"
 	"github.com/pion/webrtc/v4"
 
@@ -14,7 +16,8 @@ import (
 type subscription struct {
 	trackSid     string
 	publisherSid string
-	publisher    string // identity
+	publisher    string             // identity
+	info         *livekit.TrackInfo // the published track when subscribed; read-only
 	downTrack    *sfu.DownTrack
 	sender       *webrtc.RTPSender
 }
@@ -94,60 +97,13 @@ func (pub *Participant) allows(p *Participant, sid string) bool {
 // explicit marks a subscription the client asked for (auto-subscribe off).
 func (p *Participant) maybeSubscribe(pub *Participant, pt *publishedTrack, explicit bool) {
 	sid := pt.info.Sid
-	p.mu.Lock()
-	if p.closed || p.subs[sid] != nil || !p.grants.Video.GetCanSubscribe() ||
-		(!explicit && (!p.autoSubscribe || p.unsubscribed[sid])) {
-		p.mu.Unlock()
+	if !p.wants(sid, explicit) || !pub.allows(p, sid) {
 		return
 	}
-	sub := p.subscriber
-	p.mu.Unlock()
-	if sub == nil {
-		return // still joining: start subscribes to everything published by then
-	}
-	if !pub.allows(p, sid) {
-		return
-	}
-	dt, err := sfu.NewDownTrack(sfu.DownTrackParams{
-		Source:       pt.receiver,
-		SubscriberID: p.sid,
-		StreamID:     pub.sid + "|" + sid,
-		MaxLayer:     sfu.MaxLayerAuto,
-		Counters:     p.node.counters,
-		Logger:       p.log.With().Str("track", sid).Str("publisher", pub.identity).Logger(),
-	})
-	if err != nil { // e.g. the source closed meanwhile
-		p.log.Debug().Err(err).Str("track", sid).Msg("create down-track")
-		return
-	}
-	sender, err := sub.pc.AddTrack(dt)
-	if err != nil {
-		dt.Close()
-		p.log.Warn().Err(err).Str("track", sid).Msg("add down-track to peer connection")
-		return
-	}
-	s := &subscription{trackSid: sid, publisherSid: pub.sid, publisher: pub.identity, downTrack: dt, sender: sender}
-	p.mu.Lock()
-	if p.closed || p.subs[sid] != nil {
-		p.mu.Unlock()
-		dt.Close()
-		_ = sub.pc.RemoveTrack(sender)
-		return
-	}
-	p.subs[sid] = s
-	p.mu.Unlock()
-	dt.SetRTPSender(sender)
 	pub.mu.Lock()
-	muted := pt.info.Muted
+	info := proto.Clone(pt.info).(*livekit.TrackInfo)
 	pub.mu.Unlock()
-	if muted {
-		dt.SetPaused(true)
-	}
-	p.node.alloc.trackAdded(p, pub, pt, s)
-	dt.OnClose(func() { p.onDownTrackClosed(s) })
-	p.node.metrics.tracksSubscribed.Inc()
-	p.log.Debug().Str("track", sid).Str("publisher", pub.identity).Msg("subscribed")
-	p.renegotiate(sub)
+	p.attach(pt.receiver, trackRef{info: info, publisherSid: pub.sid, publisher: pub.identity}, explicit)
 }
 
 // onDownTrackClosed removes a finished down-track from the subscriber connection.
@@ -211,6 +167,8 @@ func (p *Participant) updateSubscription(u *livekit.UpdateSubscription) {
 		}
 		if pub, pt := p.room.findPublished(sid); pt != nil && pub != p {
 			p.maybeSubscribe(pub, pt, true)
+		} else if rp, t := p.room.findRemoteTrack(sid); t != nil {
+			p.maybeSubscribeRemote(rp, t, true)
 		}
 	}
 }

@@ -108,6 +108,7 @@ func startNode(ctx context.Context, p nodeParams) (*nodeProcess, error) {
 		"--port", strconv.Itoa(p.ports.http),
 		"--rtc-tcp-port", strconv.Itoa(p.ports.rtcTCP),
 		"--rtc-udp-port", strconv.Itoa(p.ports.rtcUDP),
+		"--standalone", // one node: no gossip or relay ports
 		"--log-level", p.logLevel)
 	n.cmd.Stdout, n.cmd.Stderr = out, out
 	n.cmd.Env = p.env

@@ -39,6 +39,7 @@ func fakeNode(mode string, args []string) int {
 	fs.String("bind", "", "")
 	fs.Int("rtc-tcp-port", 0, "")
 	fs.Int("rtc-udp-port", 0, "")
+	fs.Bool("standalone", false, "")
 	fs.String("log-level", "", "")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2

@@ -34,7 +34,7 @@ func (b *syncBuffer) String() string {
 }
 
 // ephemeral are serve flags that make a dev node listen on loopback with ephemeral ports.
-var ephemeral = []string{"--dev", "--port", "0", "--rtc-tcp-port", "0", "--rtc-udp-port", "0"}
+var ephemeral = []string{"--dev", "--port", "0", "--rtc-tcp-port", "0", "--rtc-udp-port", "0", "--gossip-port", "0", "--relay-port", "0"}
 
 func TestServeStartsAndShutsDown(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())

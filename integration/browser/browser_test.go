@@ -22,6 +22,7 @@ func startNode(t *testing.T) *node.Node {
 	cfg.Port = 0
 	cfg.RTCTCPPort = 0
 	cfg.RTCUDPPort = 0
+	cfg.GossipPort, cfg.RelayPort = 0, 0
 	n, err := node.New(cfg, zerolog.New(zerolog.NewTestWriter(t)).With().Timestamp().Logger())
 	require.NoError(t, err, "node.New")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
