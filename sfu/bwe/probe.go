@@ -1,8 +1,10 @@
 package bwe
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -12,6 +14,7 @@ const (
 	probeMinPackets     = 10        // received packets needed to measure a window
 	probeMinSpanUS      = 40_000    // and the time they must span
 	probeDeliveredRatio = 0.9       // receive rate below this share of the send rate: bottleneck hit
+	probeGrowthUS       = 30_000    // or queueing delay growing by more than this over the window
 	probeDrainHoldUS    = 500_000   // no decrease right after a probe: its queue is draining
 )
 
@@ -25,16 +28,25 @@ type ProbeResult struct {
 	// Success is true if the link carried the window at a rate above the
 	// estimate the probe started from: the estimate rose.
 	Success bool
+	// DelayGrowth is how much the queueing delay grew over the window.
+	DelayGrowth time.Duration
 	// Congested is true if the window hit the bottleneck (it was received
-	// markedly slower than sent); its receive rate became the capacity.
+	// markedly slower than sent, or the queue grew); its receive rate became
+	// the capacity.
 	Congested bool
 	// Estimate is the estimate after the probe.
 	Estimate uint64
 }
 
 func (r ProbeResult) String() string {
-	return fmt.Sprintf("target=%d send=%d recv=%d success=%t congested=%t estimate=%d",
-		r.Target, r.SendRate, r.ReceiveRate, r.Success, r.Congested, r.Estimate)
+	return fmt.Sprintf("target=%d send=%d recv=%d growth=%v success=%t congested=%t estimate=%d",
+		r.Target, r.SendRate, r.ReceiveRate, r.DelayGrowth, r.Success, r.Congested, r.Estimate)
+}
+
+// probeArrival is one received packet of a probe window.
+type probeArrival struct {
+	sendUS, arrivalUS int64
+	size              int
 }
 
 // probeCluster accumulates what feedback says about the packets sent in the
@@ -47,12 +59,10 @@ type probeCluster struct {
 	before     uint64 // estimate when the probe started
 	newestSend int64  // newest send time of any packet reported since the start
 
-	sentBytes, recvBytes      uint64
-	recvPackets               int
-	firstSend, lastSend       int64
-	lastSendSize              int
-	firstArrival, lastArrival int64
-	firstArrivalSize          int
+	sentBytes           uint64
+	firstSend, lastSend int64
+	lastSendSize        int
+	recv                []probeArrival // received packets of the window; reused across probes
 }
 
 func (p *probeCluster) running() bool { return p.active }
@@ -73,14 +83,7 @@ func (p *probeCluster) onPacket(sendUS int64, size int, st packetStatus) bool {
 		p.lastSend, p.lastSendSize = sendUS, size
 	}
 	if st.hasArrival {
-		if p.recvPackets == 0 || st.arrivalUS < p.firstArrival {
-			p.firstArrival, p.firstArrivalSize = st.arrivalUS, size
-		}
-		if p.recvPackets == 0 || st.arrivalUS > p.lastArrival {
-			p.lastArrival = st.arrivalUS
-		}
-		p.recvBytes += uint64(size)
-		p.recvPackets++
+		p.recv = append(p.recv, probeArrival{sendUS: sendUS, arrivalUS: st.arrivalUS, size: size})
 	}
 	return true
 }
@@ -94,20 +97,54 @@ func (p *probeCluster) complete(nowUS int64) bool {
 	return p.newestSend > p.endUS || nowUS > p.endUS+probeTimeoutUS
 }
 
-// rates measures the window: the send rate leaves out the last packet sent
-// and the receive rate the first received, so each counts the bytes between
-// its first and last instant.
-func (p *probeCluster) rates() (send, recv uint64, ok bool) {
-	if p.recvPackets < probeMinPackets {
-		return 0, 0, false
+// probeMeasure is what a window showed.
+type probeMeasure struct {
+	send, recv uint64 // bits/s
+	growthUS   int64  // queueing delay at the window's end minus at its start
+}
+
+// measure evaluates the window. The send rate covers every packet sent in
+// it (the last one's bytes left out: they count from its send instant on).
+// The receive rate covers only the later half of the arrivals: a token
+// bucket in the path lets the start of a window through at any rate, and a
+// queue shows only once it has filled. The delay growth compares the
+// smallest one-way delay among the first and the last quarter of the
+// packets (in send order).
+func (p *probeCluster) measure() (probeMeasure, bool) {
+	n := len(p.recv)
+	if n < probeMinPackets || p.lastSend-p.firstSend < probeMinSpanUS {
+		return probeMeasure{}, false
 	}
-	sendSpan, recvSpan := p.lastSend-p.firstSend, p.lastArrival-p.firstArrival
-	if sendSpan < probeMinSpanUS || recvSpan < probeMinSpanUS {
-		return 0, 0, false
+	var m probeMeasure
+	m.send = (p.sentBytes - uint64(p.lastSendSize)) * 8 * 1_000_000 / uint64(p.lastSend-p.firstSend)
+
+	slices.SortFunc(p.recv, func(a, b probeArrival) int { return cmp.Compare(a.sendUS, b.sendUS) })
+	q := max(n/4, 1)
+	m.growthUS = minOWD(p.recv[n-q:]) - minOWD(p.recv[:q])
+
+	slices.SortFunc(p.recv, func(a, b probeArrival) int { return cmp.Compare(a.arrivalUS, b.arrivalUS) })
+	from := n / 2
+	span := p.recv[n-1].arrivalUS - p.recv[from].arrivalUS
+	if span < probeMinSpanUS/2 {
+		from, span = 0, p.recv[n-1].arrivalUS-p.recv[0].arrivalUS
+		if span < probeMinSpanUS {
+			return probeMeasure{}, false
+		}
 	}
-	send = (p.sentBytes - uint64(p.lastSendSize)) * 8 * 1_000_000 / uint64(sendSpan)
-	recv = (p.recvBytes - uint64(p.firstArrivalSize)) * 8 * 1_000_000 / uint64(recvSpan)
-	return send, recv, true
+	var bytes uint64
+	for _, a := range p.recv[from+1:] {
+		bytes += uint64(a.size)
+	}
+	m.recv = bytes * 8 * 1_000_000 / uint64(span)
+	return m, true
+}
+
+func minOWD(as []probeArrival) int64 {
+	m := int64(math.MaxInt64)
+	for _, a := range as {
+		m = min(m, a.arrivalUS-a.sendUS)
+	}
+	return m
 }
 
 // StartProbe opens a probe window at now aiming for a total rate of target
@@ -132,6 +169,7 @@ func (e *Estimator) StartProbe(now time.Time, target uint64) error {
 		target:    target,
 		before:    e.estimate.Load(),
 		firstSend: math.MaxInt64,
+		recv:      e.probe.recv[:0],
 	}
 	e.hasResult = false
 	return nil
@@ -163,15 +201,14 @@ func (e *Estimator) ProbeResult() (ProbeResult, bool) {
 func (e *Estimator) finishProbe(nowUS int64) {
 	p := &e.probe
 	res := ProbeResult{Target: p.target}
-	send, recv, ok := p.rates()
-	if ok {
-		res.SendRate, res.ReceiveRate = send, recv
-		if float64(recv) < probeDeliveredRatio*float64(send) {
-			// The window met the bottleneck: what arrived is the capacity.
+	if m, ok := p.measure(); ok {
+		res.SendRate, res.ReceiveRate, res.DelayGrowth = m.send, m.recv, time.Duration(m.growthUS)*time.Microsecond
+		if float64(m.recv) < probeDeliveredRatio*float64(m.send) || m.growthUS > probeGrowthUS {
+			// The window met the bottleneck: what got through is the capacity.
 			res.Congested = true
-			e.capacity = recv
-			e.estimate.Store(e.clamp(capacityFactor * float64(recv)))
-		} else if rate := min(send, recv); rate > p.before {
+			e.capacity = m.recv
+			e.estimate.Store(e.clamp(capacityFactor * float64(m.recv)))
+		} else if rate := min(m.send, m.recv); rate > p.before {
 			res.Success = true
 			e.capacity = max(e.capacity, rate)
 			e.estimate.Store(e.clamp(float64(max(rate, e.estimate.Load()))))
@@ -179,7 +216,7 @@ func (e *Estimator) finishProbe(nowUS int64) {
 	}
 	res.Estimate = e.estimate.Load()
 	e.result, e.hasResult = res, true
-	*p = probeCluster{}
+	*p = probeCluster{recv: p.recv[:0]}
 	e.holdUntil = nowUS + probeDrainHoldUS
 	e.increaseAfter = nowUS
 	e.lastIncrease = nowUS

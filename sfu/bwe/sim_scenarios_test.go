@@ -26,7 +26,7 @@ func TestSimConstrainedLink(t *testing.T) {
 	require.Equal(t, ModeTWCC, mode)
 	require.InDelta(t, 650_000, float64(est), 250_000, "700 kbit/s: estimate")
 
-	s.link.rateBps = 5_000_000
+	s.setRate(5_000_000)
 	reached := -1
 	for i := range 150 { // 15 s
 		s.run(100 * time.Millisecond)
@@ -38,7 +38,7 @@ func TestSimConstrainedLink(t *testing.T) {
 	require.GreaterOrEqual(t, reached, 0, "5 Mbit/s: high layer not reached in 15 s (%+v, probes %v)", s.e.Stats(), s.probes)
 	t.Logf("5 Mbit/s: high layer after %d ms", (reached+1)*100)
 
-	s.link.rateBps = 100_000
+	s.setRate(100_000)
 	paused := -1
 	for i := range 50 {
 		s.run(100 * time.Millisecond)
@@ -55,7 +55,7 @@ func TestSimConstrainedLink(t *testing.T) {
 	s.run(5 * time.Second)
 	require.Less(t, s.lossRatio(), 0.05, "100 kbit/s: audio loss once video paused")
 
-	s.link.rateBps = 5_000_000
+	s.setRate(5_000_000)
 	s.run(15 * time.Second)
 	require.Equal(t, 2, s.layer, "5 Mbit/s again: video resumed up to high (%+v, probes %v)", s.e.Stats(), s.probes)
 }

@@ -20,7 +20,7 @@ const (
 	simPacketSize    = 1_000
 	simPaddingSize   = 275
 	simFeedbackUS    = 100_000
-	simProbeWindowUS = 250_000
+	simProbeWindowUS = 500_000
 	simAudioBps      = 40_000
 	simAudioSize     = 100 // 50 packets/s
 )
@@ -34,22 +34,34 @@ type inFlight struct {
 	arrivalUS int64
 }
 
+// simLink is a token bucket filter like tc tbf: tokens (bytes) refill at
+// rateBps up to burst; a packet leaves once the packets before it have and
+// enough tokens are there; one that would wait longer than queueLimitUS is
+// dropped.
 type simLink struct {
 	rateBps      uint64
+	burst        float64 // bytes
 	queueLimitUS int64
 	baseDelayUS  int64
-	busyUntilUS  int64
+	lastDepUS    int64   // departure of the previous packet
+	tokens       float64 // at lastDepUS
 }
 
 // transmit returns the arrival time of a packet of size bytes handed to the
-// link at t, or false if the queue is full.
+// link at t, or false if it is dropped.
 func (l *simLink) transmit(t int64, size int) (int64, bool) {
-	start := max(t, l.busyUntilUS)
-	if start-t > l.queueLimitUS {
+	base := max(t, l.lastDepUS)
+	tokens := min(l.burst, l.tokens+float64(base-l.lastDepUS)*float64(l.rateBps)/8/1e6)
+	dep := base
+	if tokens < float64(size) {
+		dep += int64((float64(size) - tokens) * 8 * 1e6 / float64(l.rateBps))
+		tokens = float64(size)
+	}
+	if dep-t > l.queueLimitUS {
 		return 0, false
 	}
-	l.busyUntilUS = start + int64(size)*8*1_000_000/int64(l.rateBps)
-	return l.busyUntilUS + l.baseDelayUS, true
+	l.lastDepUS, l.tokens = dep, tokens-float64(size)
+	return dep + l.baseDelayUS, true
 }
 
 type sim struct {
@@ -81,15 +93,23 @@ type sim struct {
 }
 
 func newSim(cfg Config, rateBps uint64) *sim {
-	return &sim{
+	s := &sim{
 		e:          New(cfg),
-		link:       simLink{rateBps: rateBps, queueLimitUS: 200_000, baseDelayUS: 20_000},
+		link:       simLink{queueLimitUS: 200_000, baseDelayUS: 20_000},
 		rec:        twcc.NewRecorder(1),
 		nextFB:     simFeedbackUS,
 		layer:      len(simLayers) - 1,
 		probeEvery: 2_000_000,
 		nextProbe:  1_000_000,
 	}
+	s.setRate(rateBps)
+	return s
+}
+
+// setRate changes the link rate; the bucket holds 100 ms of it (at least 2000 bytes).
+func (s *sim) setRate(bps uint64) {
+	s.link.rateBps = bps
+	s.link.burst = max(2000, float64(bps)/8/10)
 }
 
 func (s *sim) at(us int64) time.Time { return s.e.epoch.Add(time.Duration(us) * time.Microsecond) }
