@@ -240,3 +240,26 @@ func (m *mesh) unpublishRoom(r *Room) {
 	}
 	m.dir.RemoveRoom(r.name)
 }
+
+// GossipAddr is the node's gossip (memberlist) address, "" when standalone.
+func (n *Node) GossipAddr() string {
+	if n.mesh == nil {
+		return ""
+	}
+	return n.mesh.cluster.Addr()
+}
+
+// AliveNodes is how many nodes of the cluster this node sees alive (itself included); 1 when
+// standalone.
+func (n *Node) AliveNodes() int {
+	if n.mesh == nil {
+		return 1
+	}
+	alive := 0
+	for _, ni := range n.mesh.cluster.Nodes() {
+		if ni.Liveness == gossip.Alive {
+			alive++
+		}
+	}
+	return alive
+}
