@@ -14,8 +14,10 @@
 //   - What is left goes to upgrades, priority tier by tier; tracks of equal
 //     priority take turns, one layer at a time (equal share).
 //   - The sum never exceeds the estimate: downgrades happen at once.
-//   - Hysteresis: after a track went down it may not go above that layer
-//     again for a hold time, which doubles while it keeps flapping.
+//   - Hysteresis: an upgrade must fit within 95 % of the estimate (keeping a
+//     layer only needs 100 %), and after a track went down it may not go
+//     above that layer again for a hold time, which doubles while it keeps
+//     flapping.
 //   - When a track is held below what its subscriber asked for only because
 //     the estimate is too small, the allocator asks for a probe at up to
 //     ProbeFactor times the current rate, backing off after failed probes.
@@ -120,6 +122,11 @@ type Config struct {
 	// FlapWindow: a downgrade within this time of the previous one of the
 	// same track doubles the hold. Default 30 s.
 	FlapWindow time.Duration
+	// UpgradeHeadroom: an upgrade (a layer above a track's previous one,
+	// resuming included) must fit within this share of the estimate; keeping
+	// a layer only needs the whole estimate. The gap keeps the noise of
+	// measured rates from flapping a track. Default 0.95.
+	UpgradeHeadroom float64
 	// ProbeFactor caps a probe at this multiple of max(estimate, delivered
 	// rate). Default 1.5.
 	ProbeFactor float64
@@ -145,6 +152,9 @@ func (c Config) withDefaults() Config {
 	def(&c.ProbeAfterSuccess, 500*time.Millisecond)
 	def(&c.ProbeBackoff, time.Second)
 	def(&c.ProbeBackoffMax, 5*time.Second)
+	if c.UpgradeHeadroom <= 0 || c.UpgradeHeadroom > 1 {
+		c.UpgradeHeadroom = 0.95
+	}
 	if c.ProbeFactor <= 1 {
 		c.ProbeFactor = 1.5
 	}

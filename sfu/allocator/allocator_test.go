@@ -140,7 +140,9 @@ func TestAllocateOnce(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			a := New(Config{})
+			// No upgrade headroom: these cases are about sharing the budget
+			// (TestUpgradeHeadroom covers the headroom).
+			a := New(Config{UpgradeHeadroom: 1})
 			r := a.Allocate(t0, tc.in, nil)
 			require.Equal(t, tc.want, layersOf(r))
 			require.Equal(t, tc.probe, r.Probe > 0, "probe %d", r.Probe)
@@ -178,7 +180,8 @@ func TestProbeTarget(t *testing.T) {
 		// One camera capped at high, audio 40k: the goal is 40k + 1.5M.
 		{"far below the goal: 1.5 times the estimate", 600_000, 550_000, 900_000},
 		{"delivered above the estimate counts", 600_000, 800_000, 1_200_000},
-		{"close to the goal: just above it", 1_400_000, 550_000, uint64(1_540_000 * 1.05)},
+		// The goal includes the 5 % upgrade headroom.
+		{"close to the goal: just above it", 1_400_000, 550_000, 1_702_105}, // 1.54M / 0.95 × 1.05
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -189,6 +192,25 @@ func TestProbeTarget(t *testing.T) {
 			require.InDelta(t, float64(tc.want), float64(r.Probe), 1)
 		})
 	}
+}
+
+// TestUpgradeHeadroom: going up needs 5 % of the estimate to spare; staying
+// needs only the estimate.
+func TestUpgradeHeadroom(t *testing.T) {
+	tracks := []Track{cam("a", 2, px720)}
+	in := func(est uint64) Input { return Input{Estimate: est, Fixed: 40_000, CanProbe: true, Tracks: tracks} }
+	a := New(Config{})
+	// Middle layer + audio = 540k: 560k is not 5 % above it.
+	r := a.Allocate(t0, in(560_000), nil)
+	require.Equal(t, int32(0), r.Decisions[0].Layer)
+	require.InDelta(t, 540_000/0.95*1.05, float64(r.Probe), 1, "probe for the middle layer with headroom")
+	r = a.Allocate(t0.Add(time.Second), in(570_000), nil)
+	require.Equal(t, int32(1), r.Decisions[0].Layer, "540k fits in 95 %% of 570k")
+	r = a.Allocate(t0.Add(2*time.Second), in(545_000), nil)
+	require.Equal(t, int32(1), r.Decisions[0].Layer, "staying needs no headroom")
+	r = a.Allocate(t0.Add(3*time.Second), in(535_000), nil)
+	require.Equal(t, int32(0), r.Decisions[0].Layer, "above the estimate: down")
+	require.LessOrEqual(t, r.Allocated+40_000, uint64(535_000))
 }
 
 // step is one allocation of a scripted sequence.

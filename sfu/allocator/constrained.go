@@ -22,6 +22,11 @@ func (a *Allocator) constrained(now time.Time, in Input) uint64 {
 	}
 	remaining := budget
 
+	// An upgrade (a layer above a track's previous one) must leave this much
+	// of the estimate unused, so that the noise of measured rates does not
+	// take the track straight back down.
+	reserve := uint64(float64(in.Estimate) * (1 - a.cfg.UpgradeHeadroom))
+
 	// Everyone's lowest layer first, in priority order.
 	for _, i := range a.order {
 		t := &tracks[i]
@@ -29,7 +34,7 @@ func (a *Allocator) constrained(now time.Time, in Input) uint64 {
 		if l == Paused {
 			continue
 		}
-		if c := t.Bitrates[l]; c <= remaining && a.mayGo(now, i, l) {
+		if c := t.Bitrates[l]; a.fits(now, i, l, c, remaining, reserve) {
 			a.layers[i] = l
 			remaining -= c
 		}
@@ -51,7 +56,7 @@ func (a *Allocator) constrained(now time.Time, in Input) uint64 {
 				if next == Paused {
 					continue
 				}
-				if c := upgradeCost(t, cur, next); c <= remaining && a.mayGo(now, i, next) {
+				if c := upgradeCost(t, cur, next); a.fits(now, i, next, c, remaining, reserve) {
 					a.layers[i] = next
 					remaining -= c
 					progress = true
@@ -60,7 +65,8 @@ func (a *Allocator) constrained(now time.Time, in Input) uint64 {
 		}
 		start = end
 	}
-	// The first track (by priority) that wants more and cannot afford it.
+	// The first track (by priority) that wants more and cannot afford it:
+	// probe for what its next step needs, with the upgrade headroom.
 	for _, i := range a.order {
 		t, cur := &tracks[i], a.layers[i]
 		var c uint64
@@ -77,19 +83,27 @@ func (a *Allocator) constrained(now time.Time, in Input) uint64 {
 			}
 			c = upgradeCost(t, cur, next)
 		}
-		if c <= remaining {
+		if c+reserve <= remaining {
 			continue // affordable: held back by hysteresis only
 		}
-		return in.Fixed + (budget - remaining) + c
+		return uint64(float64(in.Fixed+(budget-remaining)+c) / a.cfg.UpgradeHeadroom)
 	}
 	return 0
 }
 
-// mayGo reports whether input track i may be given layer l at now: always
-// up to its previous layer, above it only once its hold has run out.
-func (a *Allocator) mayGo(now time.Time, i int, l int32) bool {
+// fits reports whether input track i may take layer l, costing c more, with
+// remaining bits/s left: keeping or lowering its previous layer needs only
+// the bandwidth; going above it also needs its hold to have run out and
+// reserve to stay free.
+func (a *Allocator) fits(now time.Time, i int, l int32, c, remaining, reserve uint64) bool {
 	st := a.ss[i]
-	return st.layer == unseen || l <= st.layer || !now.Before(st.holdUntil)
+	if st.layer != unseen && l <= st.layer {
+		return c <= remaining
+	}
+	if st.layer != unseen && now.Before(st.holdUntil) {
+		return false
+	}
+	return c+reserve <= remaining
 }
 
 // upgradeCost is the extra bitrate of going from layer cur to next.
