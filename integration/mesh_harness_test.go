@@ -2,11 +2,14 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"testing"
 	"time"
 
+	"github.com/livekit/protocol/auth"
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
@@ -67,4 +70,43 @@ func TestMeshSmoke(t *testing.T) {
 	cam := publishCamera(t, a)
 	waitPackets(t, b.subscribed(t, mic.pub.SID()), 50, "bob receives alice's microphone across edges")
 	waitPackets(t, b.subscribed(t, cam.pub.SID()), 50, "bob receives alice's camera across edges")
+}
+
+// TestMeshObservability: relay counters show up in /metrics on both edges, and /admin/nodes on
+// either edge lists both with their metadata.
+func TestMeshObservability(t *testing.T) {
+	nodes := startMesh(t, 2)
+	a := joinRoom(t, nodes[0], "obs", "alice")
+	b := joinRoom(t, nodes[1], "obs", "bob")
+	mic := publishMic(t, a)
+	waitPackets(t, b.subscribed(t, mic.pub.SID()), 50, "bob receives alice's microphone across edges")
+
+	waitFor(t, func() bool {
+		return scrape(t, nodes[1].HTTPURL(), "edge_relay_received_bytes_total", `kind="audio"`) > 0
+	}, func() string { return "edge 1 reports no relayed audio bytes" })
+	require.Greater(t, scrape(t, nodes[0].HTTPURL(), "edge_relay_sent_bytes_total", `kind="audio"`), 0.0)
+	require.Equal(t, 1.0, scrape(t, nodes[1].HTTPURL(), "edge_relay_subscriptions", `peer="edge-0"`))
+	require.Equal(t, 2.0, scrape(t, nodes[0].HTTPURL(), "edge_gossip_members", `liveness="alive"`))
+
+	tok := mintToken(t, tokenSpec{identity: "ops", grant: &auth.VideoGrant{RoomList: true}})
+	for _, n := range nodes {
+		req, err := http.NewRequest(http.MethodGet, n.HTTPURL()+"/admin/nodes", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		var doc struct {
+			Nodes []struct {
+				ID, Region, Liveness, SignalURL string `json:"signal_url"`
+			} `json:"nodes"`
+		}
+		require.NoError(t, json.NewDecoder(res.Body).Decode(&doc))
+		res.Body.Close()
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		require.Len(t, doc.Nodes, 2)
+	}
+	res, err := http.Get(nodes[0].HTTPURL() + "/admin/nodes")
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, res.StatusCode)
 }

@@ -49,6 +49,7 @@ func newMetrics(n *Node) *metrics {
 	}
 	reg.MustRegister(m.dataForwarded, m.dataDropped)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(newMeshCollector(n))
 
 	c := n.counters
 	fromCounter := func(name, help string, v *atomic.Uint64, extra prometheus.Labels) {

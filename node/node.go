@@ -35,6 +35,8 @@ type Node struct {
 	alloc    *allocations // stream allocation (allocation.go)
 	mesh     *mesh        // gossip and relay; nil when standalone (set by Start)
 	cpu      cpuMeter
+	// httpClient calls other edges (forwarded RoomService requests).
+	httpClient *http.Client
 
 	rtc    *rtcNet
 	apis   *webrtcAPIs
@@ -57,11 +59,12 @@ func New(cfg Config, log zerolog.Logger) (*Node, error) {
 		cfg.NodeID = guid.New("ND_")
 	}
 	n := &Node{
-		cfg:      cfg,
-		log:      log.With().Str("node", cfg.NodeID).Logger(),
-		keys:     keyProvider(cfg.Keys),
-		counters: &sfu.Counters{},
-		rooms:    make(map[string]*Room),
+		cfg:        cfg,
+		log:        log.With().Str("node", cfg.NodeID).Logger(),
+		keys:       keyProvider(cfg.Keys),
+		counters:   &sfu.Counters{},
+		rooms:      make(map[string]*Room),
+		httpClient: &http.Client{Timeout: 5 * time.Second},
 	}
 	n.metrics = newMetrics(n)
 	n.alloc = newAllocations(n, defaultAllocationConfig())

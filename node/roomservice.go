@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/livekit/protocol/auth"
@@ -35,7 +37,11 @@ func (a *authedTwirp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		twirpError(w, twirp.NewError(twirp.Unauthenticated, err.Error()))
 		return
 	}
-	a.TwirpServer.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), grantsKey{}, g)))
+	ctx := context.WithValue(r.Context(), grantsKey{}, g)
+	if r.Header.Get(forwardedHeader) != "" {
+		ctx = context.WithValue(ctx, forwardedKey{}, true)
+	}
+	a.TwirpServer.ServeHTTP(w, r.WithContext(ctx))
 }
 
 func twirpError(w http.ResponseWriter, terr twirp.Error) {
@@ -107,13 +113,25 @@ func (s *roomService) ListRooms(ctx context.Context, req *livekit.ListRoomsReque
 	if !grantsFrom(ctx).RoomList {
 		return nil, denied("roomList")
 	}
-	res := &livekit.ListRoomsResponse{}
+	byName := map[string]*livekit.Room{}
+	if m := s.meshDir(ctx); m != nil {
+		for _, e := range m.dir.Rooms() {
+			byName[e.Room.Name] = proto.Clone(e.Room).(*livekit.Room)
+		}
+	}
 	for _, r := range s.n.roomList() {
-		if len(req.Names) > 0 && !contains(req.Names, r.name) {
+		if _, ok := byName[r.name]; !ok {
+			byName[r.name] = r.toProto()
+		}
+	}
+	res := &livekit.ListRoomsResponse{}
+	for name, room := range byName {
+		if len(req.Names) > 0 && !contains(req.Names, name) {
 			continue
 		}
-		res.Rooms = append(res.Rooms, r.toProto())
+		res.Rooms = append(res.Rooms, room)
 	}
+	slices.SortFunc(res.Rooms, func(a, b *livekit.Room) int { return strings.Compare(a.Name, b.Name) })
 	return res, nil
 }
 
@@ -130,11 +148,32 @@ func (s *roomService) DeleteRoom(ctx context.Context, req *livekit.DeleteRoomReq
 	if !grantsFrom(ctx).RoomCreate {
 		return nil, denied("roomCreate")
 	}
-	r := s.n.room(req.Room)
-	if r == nil {
+	found := false
+	if r := s.n.room(req.Room); r != nil {
+		r.close(livekit.DisconnectReason_ROOM_DELETED)
+		found = true
+	}
+	if m := s.meshDir(ctx); m != nil {
+		if e, ok := m.dir.Room(req.Room); ok {
+			for _, id := range e.Nodes {
+				if id == s.n.cfg.NodeID {
+					continue
+				}
+				fctx, c, err := s.forwardTo(ctx, id, req.Room)
+				if err == nil {
+					_, err = c.DeleteRoom(fctx, req)
+				}
+				if err != nil {
+					s.n.log.Warn().Err(err).Str("room", req.Room).Str("edge", id).Msg("forward DeleteRoom")
+					continue
+				}
+				found = true
+			}
+		}
+	}
+	if !found {
 		return nil, toTwirp(ErrRoomNotFound)
 	}
-	r.close(livekit.DisconnectReason_ROOM_DELETED)
 	return &livekit.DeleteRoomResponse{}, nil
 }
 
@@ -162,26 +201,64 @@ func (s *roomService) participantFor(ctx context.Context, room, identity string)
 }
 
 func (s *roomService) ListParticipants(ctx context.Context, req *livekit.ListParticipantsRequest) (*livekit.ListParticipantsResponse, error) {
-	r, err := s.roomFor(ctx, req.Room)
-	if err != nil {
+	if err := requireAdmin(ctx, req.Room); err != nil {
 		return nil, err
 	}
 	res := &livekit.ListParticipantsResponse{}
-	for _, p := range r.participantList() {
-		res.Participants = append(res.Participants, p.info())
+	r := s.n.room(req.Room)
+	if r != nil {
+		for _, p := range r.participantList() {
+			res.Participants = append(res.Participants, p.info())
+		}
+	}
+	known := r != nil
+	if m := s.meshDir(ctx); m != nil {
+		if _, ok := m.dir.Room(req.Room); ok {
+			known = true
+		}
+		for _, e := range m.dir.Participants(req.Room) {
+			if e.NodeID != s.n.cfg.NodeID {
+				res.Participants = append(res.Participants, e.Info)
+				known = true
+			}
+		}
+	}
+	if !known {
+		return nil, toTwirp(ErrRoomNotFound)
 	}
 	return res, nil
 }
 
 func (s *roomService) GetParticipant(ctx context.Context, req *livekit.RoomParticipantIdentity) (*livekit.ParticipantInfo, error) {
-	p, err := s.participantFor(ctx, req.Room, req.Identity)
-	if err != nil {
+	if err := requireAdmin(ctx, req.Room); err != nil {
 		return nil, err
 	}
-	return p.info(), nil
+	if r := s.n.room(req.Room); r != nil {
+		if p := r.participant(req.Identity); p != nil {
+			return p.info(), nil
+		}
+	}
+	if m := s.meshDir(ctx); m != nil {
+		if e, ok := m.dir.Participant(req.Room, req.Identity); ok {
+			return e.Info, nil
+		}
+	}
+	return nil, toTwirp(ErrParticipantGone)
 }
 
 func (s *roomService) RemoveParticipant(ctx context.Context, req *livekit.RoomParticipantIdentity) (*livekit.RemoveParticipantResponse, error) {
+	if err := requireAdmin(ctx, req.Room); err != nil {
+		return nil, err
+	}
+	if owner, err := s.owner(ctx, req.Room, req.Identity); err != nil {
+		return nil, err
+	} else if owner != "" {
+		fctx, c, err := s.forwardTo(ctx, owner, req.Room)
+		if err != nil {
+			return nil, err
+		}
+		return c.RemoveParticipant(fctx, req)
+	}
 	p, err := s.participantFor(ctx, req.Room, req.Identity)
 	if err != nil {
 		return nil, err
@@ -191,6 +268,18 @@ func (s *roomService) RemoveParticipant(ctx context.Context, req *livekit.RoomPa
 }
 
 func (s *roomService) MutePublishedTrack(ctx context.Context, req *livekit.MuteRoomTrackRequest) (*livekit.MuteRoomTrackResponse, error) {
+	if err := requireAdmin(ctx, req.Room); err != nil {
+		return nil, err
+	}
+	if owner, err := s.owner(ctx, req.Room, req.Identity); err != nil {
+		return nil, err
+	} else if owner != "" {
+		fctx, c, err := s.forwardTo(ctx, owner, req.Room)
+		if err != nil {
+			return nil, err
+		}
+		return c.MutePublishedTrack(fctx, req)
+	}
 	p, err := s.participantFor(ctx, req.Room, req.Identity)
 	if err != nil {
 		return nil, err
@@ -210,6 +299,18 @@ func (s *roomService) MutePublishedTrack(ctx context.Context, req *livekit.MuteR
 }
 
 func (s *roomService) UpdateParticipant(ctx context.Context, req *livekit.UpdateParticipantRequest) (*livekit.ParticipantInfo, error) {
+	if err := requireAdmin(ctx, req.Room); err != nil {
+		return nil, err
+	}
+	if owner, err := s.owner(ctx, req.Room, req.Identity); err != nil {
+		return nil, err
+	} else if owner != "" {
+		fctx, c, err := s.forwardTo(ctx, owner, req.Room)
+		if err != nil {
+			return nil, err
+		}
+		return c.UpdateParticipant(fctx, req)
+	}
 	p, err := s.participantFor(ctx, req.Room, req.Identity)
 	if err != nil {
 		return nil, err
@@ -236,6 +337,18 @@ func (s *roomService) UpdateParticipant(ctx context.Context, req *livekit.Update
 }
 
 func (s *roomService) UpdateSubscriptions(ctx context.Context, req *livekit.UpdateSubscriptionsRequest) (*livekit.UpdateSubscriptionsResponse, error) {
+	if err := requireAdmin(ctx, req.Room); err != nil {
+		return nil, err
+	}
+	if owner, err := s.owner(ctx, req.Room, req.Identity); err != nil {
+		return nil, err
+	} else if owner != "" {
+		fctx, c, err := s.forwardTo(ctx, owner, req.Room)
+		if err != nil {
+			return nil, err
+		}
+		return c.UpdateSubscriptions(fctx, req)
+	}
 	p, err := s.participantFor(ctx, req.Room, req.Identity)
 	if err != nil {
 		return nil, err
@@ -267,6 +380,20 @@ func (s *roomService) SendData(ctx context.Context, req *livekit.SendDataRequest
 }
 
 func (s *roomService) UpdateRoomMetadata(ctx context.Context, req *livekit.UpdateRoomMetadataRequest) (*livekit.Room, error) {
+	if err := requireAdmin(ctx, req.Room); err != nil {
+		return nil, err
+	}
+	if s.n.room(req.Room) == nil {
+		if m := s.meshDir(ctx); m != nil {
+			if e, ok := m.dir.Room(req.Room); ok && len(e.Nodes) > 0 {
+				fctx, c, err := s.forwardTo(ctx, e.Nodes[0], req.Room)
+				if err != nil {
+					return nil, err
+				}
+				return c.UpdateRoomMetadata(fctx, req)
+			}
+		}
+	}
 	r, err := s.roomFor(ctx, req.Room)
 	if err != nil {
 		return nil, err
