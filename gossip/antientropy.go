@@ -9,18 +9,23 @@ import "sort"
 //   - the periodic push/pull (every PushPullInterval, with one random peer) carries only
 //     digests: per owner (epoch, hw = highest seq applied, hash = sum of entryHash over its
 //     live entries). Equal hashes mean equal live entries for that owner;
-//   - a node that finds itself behind a peer for some owner (lower epoch or hw), or diverged
-//     (same hw, different hash), waits SyncGrace for deltas in flight, re-checks, and then runs a
-//     full exchange (memberlist Join with that owner if it is alive, else with the peer). Joins
-//     exchange full state both ways: every live entry and tombstone of every owner the sender
-//     has not seen depart;
+//   - a node that finds itself behind a peer for some owners (lower epoch or hw) or diverged
+//     (same hw, different hash) waits SyncGrace for deltas in flight, re-checks against the
+//     peer's claim, and then pulls just those owners from that peer: a pull request answered,
+//     over a stream, with the peer's entries and tombstones of those owners;
+//   - full state goes both ways on memberlist joins: the initial join, a rejoin after a
+//     partition (we exchange with the node that came back) and, while a node's broadcast
+//     backlog is too deep for packets (a burst of writes), a join with a random member every
+//     ProbeInterval (see loops.go). Exchanges are serialised, at most one per peer per
+//     SyncGrace and one per node per 200 ms;
 //   - an owner's full state is authoritative for its own entries: entries held for it that it
 //     no longer lists (and that are not newer than its hw) are dropped;
 //   - when an owner sees someone else's copy of an entry of its own that it does not hold, it
 //     refutes it with a fresh tombstone (see dirState.selfClaim).
 //
-// Full state is sent only on join, rejoin after a partition and actual divergence, so the
-// steady-state cost of anti-entropy is a few bytes per owner per PushPullInterval.
+// Entries move only on join, rejoin, bursts and actual divergence (then only the owners that
+// differ), so the steady-state cost of anti-entropy is a few bytes per owner per
+// PushPullInterval.
 
 // digestCmp is how our view of an owner compares with a peer's digest.
 type digestCmp uint8
@@ -83,16 +88,32 @@ func (s *dirState) export() []*record {
 		n += len(o.live) + len(o.tombs)
 	}
 	out := make([]*record, 0, n)
-	for id, o := range s.owners {
-		if o.gone {
-			continue
-		}
-		for _, r := range o.live {
-			out = append(out, r)
-		}
-		for k, t := range o.tombs {
-			out = append(out, &record{owner: id, key: k, tomb: true, ver: version{epoch: o.epoch, seq: t.seq}})
-		}
+	for id := range s.owners {
+		out = s.exportOwner(out, id)
 	}
 	return out
+}
+
+// exportOwner appends owner's live entries and tombstones to out (nothing if it departed).
+func (s *dirState) exportOwner(out []*record, owner string) []*record {
+	o := s.owners[owner]
+	if o == nil || o.gone {
+		return out
+	}
+	for _, r := range o.live {
+		out = append(out, r)
+	}
+	for k, t := range o.tombs {
+		out = append(out, &record{owner: owner, key: k, tomb: true, ver: version{epoch: o.epoch, seq: t.seq}})
+	}
+	return out
+}
+
+// digestOf returns owner's digest, if we hold a current view of it.
+func (s *dirState) digestOf(owner string) (digest, bool) {
+	o := s.owners[owner]
+	if o == nil || o.gone || o.epoch == 0 {
+		return digest{}, false
+	}
+	return digest{owner: owner, epoch: o.epoch, hw: o.hw, hash: o.hash}, true
 }

@@ -34,7 +34,7 @@ type Cluster struct {
 	dir        *Directory
 	dirEvents  *eventQueue[Event]
 	nodeEvents *eventQueue[NodeEvent]
-	large      *largeSender
+	streams    *streamSender
 	logw       *logBridge
 	metaBytes  atomic.Pointer[[]byte]
 	syncCh     chan string   // node ids to run a full state exchange with
@@ -70,7 +70,7 @@ func New(cfg Config) (*Cluster, error) {
 	c.nodes = newNodeTable(cfg.NodeID, c.stats)
 	c.dirEvents = newEventQueue(cfg.EventQueueSize, Event{Kind: Resync}, &c.stats.eventsDrop)
 	c.nodeEvents = newEventQueue(cfg.EventQueueSize, NodeEvent{Kind: NodeResync}, &c.stats.nodeEvDrop)
-	c.large = newLargeSender(c)
+	c.streams = newStreamSender(c)
 	c.logw = newLogBridge(c.log, 20, func() { c.stats.logDropped.Add(1) })
 	// Packet budget for one delta: memberlist's compound, label, encryption and user-message
 	// headers fit comfortably in 100 bytes.
@@ -86,8 +86,9 @@ func New(cfg Config) (*Cluster, error) {
 		orphanGrace:    cfg.OrphanGrace,
 		syncGrace:      cfg.SyncGrace,
 		now:            time.Now,
-		sendLarge:      c.large.enqueue,
+		sendLarge:      func(name string, msg []byte) { c.streams.enqueue(name, "", msg) },
 		requestSync:    c.requestSync,
+		sendTo:         func(id, key string, msg []byte) { c.streams.enqueue(key, id, msg) },
 	}, c.stats, c.dirEvents)
 	if err := c.SetLocalMeta(cfg.Meta); err != nil {
 		return nil, err
@@ -154,7 +155,7 @@ func (c *Cluster) Start(ctx context.Context) error {
 	c.goLoop(c.syncLoop)
 	c.goLoop(c.reconnectLoop)
 	c.goLoop(c.metaLoop)
-	c.goLoop(c.large.run)
+	c.goLoop(c.streams.run)
 	c.log.Info().Str("addr", c.addr).Bool("encrypted", len(c.cfg.SecretKey) > 0).
 		Msg("gossip started")
 	if len(c.cfg.Join) == 0 {

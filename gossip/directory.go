@@ -60,6 +60,9 @@ type dirConfig struct {
 	sendLarge func(name string, msg []byte)
 	// requestSync asks for a full state exchange with a node; it must not block.
 	requestSync func(nodeID string)
+	// sendTo sends a message to one node over a reliable stream; it must not block. key
+	// coalesces: a queued message with the same key is replaced.
+	sendTo func(nodeID, key string, msg []byte)
 }
 
 // pendingSync is a digest mismatch waiting out SyncGrace.

@@ -2,6 +2,7 @@ package gossip
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -81,15 +82,45 @@ func (d *Directory) getBroadcasts(overhead, limit int) [][]byte {
 // retained.
 func (d *Directory) handleMessage(b []byte) {
 	m, err := decodeMessage(b)
-	if err != nil || m.rec == nil {
+	if err != nil {
 		d.stats.malformed.Add(1)
 		d.log.Debug().Err(err).Int("bytes", len(b)).Msg("dropped malformed directory message")
 		return
 	}
 	d.stats.messages.Add(1)
-	if d.merge([]*record{m.rec}) == 1 && len(b) <= d.cfg.maxBroadcast {
-		d.queue(d.relayQ, broadcastName(m.rec), slices.Clone(b))
+	switch {
+	case m.rec != nil:
+		if d.merge([]*record{m.rec}) == 1 && len(b) <= d.cfg.maxBroadcast {
+			d.queue(d.relayQ, broadcastName(m.rec), slices.Clone(b))
+		}
+	case m.state != nil:
+		d.mergeStateMsg(m.state)
+	case m.pull != nil:
+		d.answerPull(m.pull)
 	}
+}
+
+// answerPull sends the requested owners' entries (with their digests) back to the requester.
+func (d *Directory) answerPull(p *pullMsg) {
+	if d.cfg.sendTo == nil || p.sender == d.self {
+		return
+	}
+	sm := &stateMsg{sender: d.self, full: true}
+	d.mu.Lock()
+	for _, o := range p.owners {
+		sm.recs = d.st.exportOwner(sm.recs, o)
+		if dg, ok := d.st.digestOf(o); ok {
+			sm.digests = append(sm.digests, dg)
+		}
+	}
+	d.mu.Unlock()
+	b, err := encodeState(sm)
+	if err != nil {
+		d.log.Error().Err(err).Msg("cannot encode pull answer")
+		return
+	}
+	d.stats.pullsAnswered.Add(1)
+	d.cfg.sendTo(p.sender, "answer\x00"+p.sender+"\x00"+strings.Join(p.owners, "\x00"), b)
 }
 
 // merge applies remote records and returns how many were new. Claims about our own entries
@@ -158,7 +189,12 @@ func (d *Directory) mergeState(b []byte, _ bool) {
 		return
 	}
 	d.stats.messages.Add(1)
-	sm := m.state
+	d.mergeStateMsg(m.state)
+}
+
+// mergeStateMsg merges a push/pull state or a pull answer: records, the sender's snapshot of
+// its own entries if included, and digest comparisons that may schedule pulls.
+func (d *Directory) mergeStateMsg(sm *stateMsg) {
 	d.merge(sm.recs)
 	now := d.cfg.now()
 	var changes []change
@@ -231,10 +267,7 @@ func (d *Directory) nodeGone(id string, cause Cause) {
 // tick runs periodic maintenance: tombstone expiry, orphan removal (entries of owners that
 // membership has not listed alive for OrphanGrace) and due digest re-checks.
 func (d *Directory) tick(now time.Time, isMember func(string) bool) {
-	var (
-		changes []change
-		syncs   []string
-	)
+	var changes []change
 	d.mu.Lock()
 	d.st.gc(now, d.cfg.tombstoneTTL)
 	for id, o := range d.st.owners {
@@ -253,19 +286,16 @@ func (d *Directory) tick(now time.Time, isMember func(string) bool) {
 			d.stats.orphans.Add(1)
 		}
 	}
+	pulls := make(map[string][]string) // peer → owners to pull from it
 	for owner, ps := range d.syncs {
 		if now.Before(ps.due) {
 			continue
 		}
 		delete(d.syncs, owner)
+		// Behind: the peer has writes we lack. Diverged (same high-water mark, different
+		// entries): either side may lack something; each pulls from the other.
 		if c := d.st.compareDigest(ps.claim); c == digestBehind || c == digestDiverged {
-			target := ps.peer
-			if owner != d.self && isMember(owner) {
-				target = owner
-			}
-			if !slices.Contains(syncs, target) {
-				syncs = append(syncs, target)
-			}
+			pulls[ps.peer] = append(pulls[ps.peer], owner)
 		}
 	}
 	evs, adopted := d.eventsLocked(changes)
@@ -276,9 +306,11 @@ func (d *Directory) tick(now time.Time, isMember func(string) bool) {
 			q.Prune(maxQueuedDeltas)
 		}
 	}
-	for _, t := range syncs {
-		if d.cfg.requestSync != nil {
-			d.cfg.requestSync(t)
+	for peer, owners := range pulls {
+		if d.cfg.sendTo != nil {
+			slices.Sort(owners)
+			d.stats.pulls.Add(1)
+			d.cfg.sendTo(peer, "pull\x00"+peer, encodePull(&pullMsg{sender: d.self, owners: owners}))
 		}
 	}
 	d.events.push(evs...)

@@ -20,7 +20,7 @@ type fakeMesh struct {
 	now   time.Time
 	dirs  map[string]*Directory
 	order []string
-	syncs []string // "from->to" requested full exchanges
+	syncs []string // "from=>to" full exchanges requested, "from->to:kind" stream messages sent
 }
 
 func newFakeMesh(t testing.TB, ids ...string) *fakeMesh {
@@ -40,7 +40,15 @@ func (m *fakeMesh) add(id string, epoch uint64) *Directory {
 		numNodes:     func() int { return len(m.dirs) },
 		tombstoneTTL: time.Minute, orphanGrace: 5 * time.Second, syncGrace: time.Second,
 		now:         func() time.Time { return m.now },
-		requestSync: func(peer string) { m.syncs = append(m.syncs, id+"->"+peer) },
+		requestSync: func(peer string) { m.syncs = append(m.syncs, id+"=>"+peer) },
+		sendTo: func(to, _ string, msg []byte) {
+			kind := "answer"
+			if msgType(msg[1]) == msgPull {
+				kind = "pull"
+			}
+			m.syncs = append(m.syncs, id+"->"+to+":"+kind)
+			m.dirs[to].handleMessage(msg)
+		},
 	}, &counters{}, q)
 	m.dirs[id] = d
 	m.order = append(m.order, id)
@@ -211,19 +219,19 @@ func TestAntiEntropyRepairsLostDeltas(t *testing.T) {
 	require.Empty(t, c.Participants("r"))
 	require.NotEqual(t, view(a), view(c))
 
-	// A periodic push/pull between B and C carries only digests; C notices it is behind on A's
-	// entries, waits SyncGrace for deltas in flight, then asks A (the owner) for a full exchange.
+	// A periodic push/pull between B and C carries only digests; C notices it is behind B on A's
+	// entries, waits SyncGrace for deltas in flight, then pulls A's entries from B.
 	m.exchange("B", "C", false)
 	require.Empty(t, c.Participants("r"))
 	isMember := func(string) bool { return true }
 	c.tick(m.now, isMember)
-	require.Empty(t, m.syncs, "no sync before SyncGrace")
+	require.Empty(t, m.syncs, "no pull before SyncGrace")
 	m.now = m.now.Add(2 * time.Second)
 	c.tick(m.now, isMember)
-	require.Equal(t, []string{"C->A"}, m.syncs)
-	m.exchange("C", "A", true)
+	require.Equal(t, []string{"C->B:pull", "B->C:answer"}, m.syncs)
 	require.Equal(t, view(a), view(c))
 	require.Len(t, c.Participants("r"), 19)
+	require.Zero(t, c.stats.malformed.Load())
 
 	// Equal digests trigger nothing.
 	m.syncs = nil

@@ -49,10 +49,15 @@ func (c *Cluster) requestSync(id string) {
 	}
 }
 
+// minSyncGap spaces full state exchanges started by one node, so that a node that cannot keep
+// up (CPU-starved, timing out) is not buried under exchanges.
+const minSyncGap = 200 * time.Millisecond
+
 // syncLoop runs full state exchanges (memberlist Join with one peer: both sides send their
-// full LocalState), at most one per peer per SyncGrace.
+// full LocalState) one at a time, at most one per peer per SyncGrace and one per minSyncGap.
 func (c *Cluster) syncLoop() {
 	last := make(map[string]time.Time)
+	var prev time.Time
 	for {
 		select {
 		case <-c.done:
@@ -62,6 +67,14 @@ func (c *Cluster) syncLoop() {
 			if !ok || info.Liveness >= Dead || info.Local || time.Since(last[id]) < c.cfg.SyncGrace {
 				continue
 			}
+			if wait := minSyncGap - time.Since(prev); wait > 0 {
+				select {
+				case <-c.done:
+					return
+				case <-time.After(wait):
+				}
+			}
+			prev = time.Now()
 			ml, err := c.running()
 			if err != nil {
 				return
@@ -131,37 +144,43 @@ func (c *Cluster) metaLoop() {
 	}
 }
 
-// maxLargePending bounds the deltas waiting for stream fan-out.
-const maxLargePending = 1024
+// maxStreamPending bounds the messages waiting for stream delivery.
+const maxStreamPending = 1024
 
-// largeSender fans deltas too large for a gossip packet out to every member over reliable
-// streams (memberlist SendReliable). Deltas for the same entry coalesce: only the newest is sent.
-type largeSender struct {
+// streamSender delivers directory messages over reliable streams (memberlist SendReliable):
+// deltas too large for a gossip packet (to every member), pull requests and pull answers (to
+// one node). Messages with the same key coalesce: only the newest is sent.
+type streamSender struct {
 	c    *Cluster
 	wake chan struct{}
 
 	mu      sync.Mutex // guards pending and order
-	pending map[string][]byte
+	pending map[string]streamItem
 	order   []string
 }
 
-func newLargeSender(c *Cluster) *largeSender {
-	return &largeSender{c: c, wake: make(chan struct{}, 1), pending: make(map[string][]byte)}
+type streamItem struct {
+	to  string // node id; "" for every member
+	msg []byte
 }
 
-// enqueue never blocks; beyond maxLargePending entries the delta is dropped and counted
-// (anti-entropy repairs it).
-func (s *largeSender) enqueue(name string, msg []byte) {
+func newStreamSender(c *Cluster) *streamSender {
+	return &streamSender{c: c, wake: make(chan struct{}, 1), pending: make(map[string]streamItem)}
+}
+
+// enqueue never blocks; beyond maxStreamPending messages it drops and counts (anti-entropy
+// repairs what is lost).
+func (s *streamSender) enqueue(key, to string, msg []byte) {
 	s.mu.Lock()
-	if _, ok := s.pending[name]; !ok {
-		if len(s.order) >= maxLargePending {
+	if _, ok := s.pending[key]; !ok {
+		if len(s.order) >= maxStreamPending {
 			s.mu.Unlock()
-			s.c.stats.largeDropped.Add(1)
+			s.c.stats.streamDropped.Add(1)
 			return
 		}
-		s.order = append(s.order, name)
+		s.order = append(s.order, key)
 	}
-	s.pending[name] = msg
+	s.pending[key] = streamItem{to: to, msg: msg}
 	s.mu.Unlock()
 	select {
 	case s.wake <- struct{}{}:
@@ -169,7 +188,7 @@ func (s *largeSender) enqueue(name string, msg []byte) {
 	}
 }
 
-func (s *largeSender) run() {
+func (s *streamSender) run() {
 	for {
 		select {
 		case <-s.c.done:
@@ -178,15 +197,17 @@ func (s *largeSender) run() {
 		}
 		s.mu.Lock()
 		order, pending := s.order, s.pending
-		s.order, s.pending = nil, make(map[string][]byte)
+		s.order, s.pending = nil, make(map[string]streamItem)
 		s.mu.Unlock()
 		ml, err := s.c.running()
 		if err != nil {
 			return
 		}
-		for _, name := range order {
-			for _, n := range ml.Members() {
-				if n.Name == s.c.cfg.NodeID {
+		members := ml.Members()
+		for _, key := range order {
+			item := pending[key]
+			for _, n := range members {
+				if n.Name == s.c.cfg.NodeID || (item.to != "" && n.Name != item.to) {
 					continue
 				}
 				select {
@@ -194,7 +215,7 @@ func (s *largeSender) run() {
 					return
 				default:
 				}
-				if err := ml.SendReliable(n, pending[name]); err != nil {
+				if err := ml.SendReliable(n, item.msg); err != nil {
 					s.c.stats.streamErrors.Add(1)
 					continue
 				}

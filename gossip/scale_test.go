@@ -27,7 +27,8 @@ func TestGossipScale(t *testing.T) {
 		numRooms = 200
 		numParts = 2000
 	)
-	nodes := startCluster(t, numNodes, nil)
+	// Default stream timeout: ten nodes on a shared two-core machine can stall a stream for >1 s.
+	nodes := startCluster(t, numNodes, func(_ int, cfg *Config) { cfg.TCPTimeout = 0 })
 	total := func(c *Cluster) (rooms, parts int) {
 		rs := c.Directory().Rooms()
 		for _, r := range rs {
@@ -143,15 +144,19 @@ func measure(nodes []*Cluster, window time.Duration, load func(stop <-chan struc
 	close(stop)
 	<-done
 	var sent, recv, maxSent float64
+	var syncs, fulls uint64
 	for i, c := range nodes {
 		s := c.Stats()
+		syncs += s.FullSyncs - before[i].FullSyncs
+		fulls += s.FullStatesSent - before[i].FullStatesSent
 		ds := float64(s.BytesSent-before[i].BytesSent) / window.Seconds()
 		sent += ds
 		recv += float64(s.BytesReceived-before[i].BytesReceived) / window.Seconds()
 		maxSent = max(maxSent, ds)
 	}
 	n := float64(len(nodes))
-	return fmt.Sprintf("per node sent %.0f B/s, received %.0f B/s (max sent %.0f B/s)", sent/n, recv/n, maxSent)
+	return fmt.Sprintf("per node sent %.0f B/s, received %.0f B/s (max sent %.0f B/s); full exchanges started %d, full states sent %d",
+		sent/n, recv/n, maxSent, syncs, fulls)
 }
 
 func roomFor(name string) *livekit.Room {

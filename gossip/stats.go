@@ -4,25 +4,27 @@ import "sync/atomic"
 
 // counters are the cluster's hot counters (atomics, never logged per message).
 type counters struct {
-	messages     atomic.Uint64
-	malformed    atomic.Uint64
-	applied      atomic.Uint64
-	stale        atomic.Uint64
-	rejected     atomic.Uint64
-	refutations  atomic.Uint64
-	broadcasts   atomic.Uint64
-	largeDeltas  atomic.Uint64
-	streamSends  atomic.Uint64
-	streamErrors atomic.Uint64
-	largeDropped atomic.Uint64
-	fullStates   atomic.Uint64
-	syncs        atomic.Uint64
-	syncErrors   atomic.Uint64
-	orphans      atomic.Uint64
-	eventsDrop   atomic.Uint64
-	nodeEvDrop   atomic.Uint64
-	badMeta      atomic.Uint64
-	logDropped   atomic.Uint64
+	messages      atomic.Uint64
+	malformed     atomic.Uint64
+	applied       atomic.Uint64
+	stale         atomic.Uint64
+	rejected      atomic.Uint64
+	refutations   atomic.Uint64
+	broadcasts    atomic.Uint64
+	largeDeltas   atomic.Uint64
+	streamSends   atomic.Uint64
+	streamErrors  atomic.Uint64
+	streamDropped atomic.Uint64
+	fullStates    atomic.Uint64
+	syncs         atomic.Uint64
+	pulls         atomic.Uint64
+	pullsAnswered atomic.Uint64
+	syncErrors    atomic.Uint64
+	orphans       atomic.Uint64
+	eventsDrop    atomic.Uint64
+	nodeEvDrop    atomic.Uint64
+	badMeta       atomic.Uint64
+	logDropped    atomic.Uint64
 }
 
 // Stats is a snapshot of a Cluster's counters, all cumulative since New. The node exports them
@@ -43,19 +45,23 @@ type Stats struct {
 	Refutations uint64
 	// DeltasBroadcast counts deltas queued for gossip (own and relayed).
 	DeltasBroadcast uint64
-	// LargeDeltas counts deltas too large for a packet, sent over streams instead;
-	// StreamSends/StreamErrors count the per-peer stream sends; LargeDropped those discarded
-	// because the stream queue was full.
-	LargeDeltas  uint64
-	StreamSends  uint64
-	StreamErrors uint64
-	LargeDropped uint64
+	// LargeDeltas counts deltas too large for a packet, sent to every member over streams.
+	LargeDeltas uint64
+	// StreamSends/StreamErrors count per-peer stream messages (large deltas, pulls, pull
+	// answers); StreamDropped those discarded because the stream queue was full.
+	StreamSends   uint64
+	StreamErrors  uint64
+	StreamDropped uint64
 	// FullStatesSent counts full directory states produced for join exchanges.
 	FullStatesSent uint64
-	// FullSyncs counts full exchanges this node started to repair a divergence or a rejoin;
-	// FullSyncErrors those that failed.
+	// FullSyncs counts full exchanges this node started (rejoin after a partition, backlog);
+	// FullSyncErrors those that failed or were dropped.
 	FullSyncs      uint64
 	FullSyncErrors uint64
+	// PullsSent counts pull requests for owners whose digests differed from a peer's;
+	// PullsAnswered the pulls this node answered.
+	PullsSent     uint64
+	PullsAnswered uint64
 	// OrphansPurged counts owners whose entries were dropped because membership never listed
 	// them alive within OrphanGrace.
 	OrphansPurged uint64
@@ -91,10 +97,12 @@ func (c *counters) snapshot() Stats {
 		LargeDeltas:       c.largeDeltas.Load(),
 		StreamSends:       c.streamSends.Load(),
 		StreamErrors:      c.streamErrors.Load(),
-		LargeDropped:      c.largeDropped.Load(),
+		StreamDropped:     c.streamDropped.Load(),
 		FullStatesSent:    c.fullStates.Load(),
 		FullSyncs:         c.syncs.Load(),
 		FullSyncErrors:    c.syncErrors.Load(),
+		PullsSent:         c.pulls.Load(),
+		PullsAnswered:     c.pullsAnswered.Load(),
 		OrphansPurged:     c.orphans.Load(),
 		EventsDropped:     c.eventsDrop.Load(),
 		NodeEventsDropped: c.nodeEvDrop.Load(),

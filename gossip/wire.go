@@ -11,7 +11,8 @@ import (
 // Wire format of directory messages (memberlist user messages and push/pull state):
 //
 //	byte 0   wireVersion (1)
-//	byte 1   message type: msgDelta (one record) or msgState (push/pull state)
+//	byte 1   message type: msgDelta (one record), msgState (push/pull state, or the answer to
+//	         a pull) or msgPull (a request for some owners' entries)
 //	rest     protobuf-wire fields (unknown fields are skipped, so fields can be added):
 //
 //	record:  1 owner (string)  2 epoch  3 seq  4 kind (1 room, 2 participant)  5 room (string)
@@ -19,6 +20,7 @@ import (
 //	         9 payload (livekit.Room or livekit.ParticipantInfo, protobuf; live records only)
 //	state:   1 sender (string)  2 full (bool)  3 record (repeated, embedded)
 //	         4 digest (repeated, embedded: 1 owner  2 epoch  3 hw  4 hash (fixed64))
+//	pull:    1 sender (string)  2 owner (repeated string)
 //
 // Decoding validates everything it returns: a message that fails is dropped and counted.
 const wireVersion = 1
@@ -28,7 +30,11 @@ type msgType byte
 const (
 	msgDelta msgType = 1
 	msgState msgType = 2
+	msgPull  msgType = 3
 )
+
+// maxPullOwners bounds the owners one pull may ask for.
+const maxPullOwners = 1024
 
 // maxNameLen bounds room names and identities on the wire.
 const maxNameLen = 1024
@@ -47,10 +53,50 @@ type stateMsg struct {
 	digests []digest
 }
 
-// message is a decoded directory message: exactly one of rec and state is set.
+// pullMsg asks a peer for its view of some owners' entries (answered with a stateMsg).
+type pullMsg struct {
+	sender string
+	owners []string
+}
+
+// message is a decoded directory message: exactly one of rec, state and pull is set.
 type message struct {
 	rec   *record
 	state *stateMsg
+	pull  *pullMsg
+}
+
+// encodePull encodes a pull request.
+func encodePull(m *pullMsg) []byte {
+	b := []byte{wireVersion, byte(msgPull)}
+	b = appendString(b, 1, m.sender)
+	for _, o := range m.owners {
+		b = appendString(b, 2, o)
+	}
+	return b
+}
+
+func decodePull(b []byte) (*pullMsg, error) {
+	m := &pullMsg{}
+	err := walkFields(b, func(num protowire.Number, typ protowire.Type, _ uint64, s []byte) error {
+		switch {
+		case num == 1 && typ == protowire.BytesType:
+			m.sender = string(s)
+		case num == 2 && typ == protowire.BytesType:
+			if len(s) == 0 || len(s) > maxIDLen || len(m.owners) >= maxPullOwners {
+				return fmt.Errorf("%w: pull owner", ErrMalformed)
+			}
+			m.owners = append(m.owners, string(s))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if m.sender == "" || len(m.sender) > maxIDLen || len(m.owners) == 0 {
+		return nil, fmt.Errorf("%w: pull without sender or owners", ErrMalformed)
+	}
+	return m, nil
 }
 
 // encodeDelta encodes one record as a delta message.
@@ -128,6 +174,12 @@ func decodeMessage(b []byte) (message, error) {
 			return message{}, err
 		}
 		return message{state: s}, nil
+	case msgPull:
+		p, err := decodePull(b[2:])
+		if err != nil {
+			return message{}, err
+		}
+		return message{pull: p}, nil
 	}
 	return message{}, fmt.Errorf("%w: message type %d", ErrMalformed, b[1])
 }

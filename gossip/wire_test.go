@@ -67,6 +67,22 @@ func TestWireRoundTrip(t *testing.T) {
 	}
 }
 
+func TestPullRoundTrip(t *testing.T) {
+	p := &pullMsg{sender: "n1", owners: []string{"n0", "n7"}}
+	m, err := decodeMessage(encodePull(p))
+	require.NoError(t, err)
+	require.Equal(t, p, m.pull)
+	for _, bad := range [][]byte{
+		{wireVersion, byte(msgPull)}, // no sender, no owners
+		encodePull(&pullMsg{sender: "n1"}),
+		encodePull(&pullMsg{owners: []string{"n0"}}),
+		append(encodePull(&pullMsg{sender: "n1", owners: []string{"n0"}}), 0x12, 0x00), // empty owner
+	} {
+		_, err := decodeMessage(bad)
+		require.ErrorIs(t, err, ErrMalformed)
+	}
+}
+
 func mustLen(t *testing.T, r *record) int {
 	t.Helper()
 	b, err := encodeDelta(r)
@@ -159,17 +175,25 @@ func FuzzDecodeMessage(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(st)
+	f.Add(encodePull(&pullMsg{sender: "n1", owners: []string{"n0", "n2"}}))
 	f.Add([]byte{})
 	f.Add([]byte{wireVersion, byte(msgState), 0x0a, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := decodeMessage(b)
 		if err != nil {
-			if m.rec != nil || m.state != nil {
+			if m.rec != nil || m.state != nil || m.pull != nil {
 				t.Fatalf("error %v with a result", err)
 			}
 			return
 		}
 		// Whatever decodes is valid, and re-encodes to something that decodes the same.
+		if m.pull != nil {
+			again, err := decodeMessage(encodePull(m.pull))
+			if err != nil || again.pull.sender != m.pull.sender || len(again.pull.owners) != len(m.pull.owners) {
+				t.Fatalf("pull round trip: %v", err)
+			}
+			return
+		}
 		recs := []*record{m.rec}
 		if m.state != nil {
 			recs = m.state.recs
