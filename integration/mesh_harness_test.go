@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/livekit/protocol/auth"
+	"github.com/livekit/protocol/livekit"
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
@@ -109,4 +110,23 @@ func TestMeshObservability(t *testing.T) {
 	require.NoError(t, err)
 	res.Body.Close()
 	require.Equal(t, http.StatusUnauthorized, res.StatusCode)
+}
+
+// TestMeshDuplicateIdentity: the same identity joining on a second edge replaces the first
+// session, as on one node; others see one alice.
+func TestMeshDuplicateIdentity(t *testing.T) {
+	nodes := startMesh(t, 2)
+	old := joinRoom(t, nodes[0], "dup", "alice")
+	b := joinRoom(t, nodes[0], "dup", "bob")
+	waitFor(t, func() bool { return b.room.GetParticipantByIdentity("alice") != nil },
+		func() string { return "bob does not see alice" })
+	time.Sleep(5 * time.Millisecond) // a later join time
+	joinRoom(t, nodes[1], "dup", "alice")
+	waitFor(t, func() bool { return old.ev.get(&old.ev.selfDisconnected) > 0 },
+		func() string { return "the first alice session was not disconnected" })
+	require.Equal(t, livekit.DisconnectReason_DUPLICATE_IDENTITY, old.room.DisconnectReason())
+	waitFor(t, func() bool {
+		p := b.room.GetParticipantByIdentity("alice")
+		return p != nil && p.SID() != old.room.LocalParticipant.SID()
+	}, func() string { return "bob does not see the new alice" })
 }

@@ -89,11 +89,21 @@ func (r *Room) syncRemote() {
 func (r *Room) upsertRemote(e *gossip.ParticipantEntry) {
 	identity := e.Info.Identity
 	r.mu.Lock()
-	if r.closed || r.participants[identity] != nil {
-		// A local participant with that identity wins (a client that moved here; the old
-		// edge removes its entry shortly).
+	if r.closed {
 		r.mu.Unlock()
 		return
+	}
+	if local := r.participants[identity]; local != nil {
+		// The same identity on two edges: the newer session wins, as on one node.
+		if e.Info.JoinedAtMs <= local.joinedAt.UnixMilli() {
+			r.mu.Unlock()
+			return // ours is newer; the other edge removes its copy when it sees ours
+		}
+		delete(r.participants, identity)
+		r.mu.Unlock()
+		local.close(livekit.DisconnectReason_DUPLICATE_IDENTITY, true)
+		r.onParticipantGone(local)
+		r.mu.Lock()
 	}
 	old := r.remote[identity]
 	if old != nil && old.nodeID == e.NodeID && old.info.Version > e.Info.Version {
