@@ -37,8 +37,8 @@ type Cluster struct {
 	streams    *streamSender
 	logw       *logBridge
 	metaBytes  atomic.Pointer[[]byte]
-	syncCh     chan string   // node ids to run a full state exchange with
-	metaWake   chan struct{} // capacity 1: local metadata changed
+	syncCh     chan syncRequest // full state exchanges to run
+	metaWake   chan struct{}    // capacity 1: local metadata changed
 	done       chan struct{}
 	wg         sync.WaitGroup
 	// lifecycle serialises Start, Leave and Shutdown (memberlist panics on Leave after
@@ -63,7 +63,7 @@ func New(cfg Config) (*Cluster, error) {
 		cfg:      cfg,
 		log:      cfg.Logger.With().Str("node", cfg.NodeID).Logger(),
 		stats:    &counters{},
-		syncCh:   make(chan string, 64),
+		syncCh:   make(chan syncRequest, 16),
 		metaWake: make(chan struct{}, 1),
 		done:     make(chan struct{}),
 	}
@@ -87,7 +87,7 @@ func New(cfg Config) (*Cluster, error) {
 		syncGrace:      cfg.SyncGrace,
 		now:            time.Now,
 		sendLarge:      func(name string, msg []byte) { c.streams.enqueue(name, "", msg) },
-		requestSync:    c.requestSync,
+		requestSync:    func(id string) { c.requestSync(syncRequest{id: id}) },
 		sendTo:         func(id, key string, msg []byte) { c.streams.enqueue(key, id, msg) },
 	}, c.stats, c.dirEvents)
 	if err := c.SetLocalMeta(cfg.Meta); err != nil {

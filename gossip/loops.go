@@ -25,9 +25,9 @@ func (c *Cluster) maintainLoop() {
 			suspect := suspectAfter(c.cfg.ProbeInterval, members, ml.GetHealthScore())
 			c.nodeEvents.push(c.nodes.tick(now, suspect, c.cfg.DeadNodeRetention)...)
 			c.dir.tick(now, c.nodes.isMember)
-			if c.dir.queued() > backlogSync {
+			if c.dir.queued() > backlogSync && len(c.syncCh) == 0 {
 				if id, ok := c.nodes.randomMember(); ok {
-					c.requestSync(id)
+					c.requestSync(syncRequest{id: id, backlog: true})
 				}
 			}
 		}
@@ -39,11 +39,18 @@ func (c *Cluster) maintainLoop() {
 // random member every ProbeInterval, which moves the bulk over one TCP stream instead.
 const backlogSync = 256
 
-// requestSync asks syncLoop for a full state exchange with node id. Never blocks: if the queue
-// is full the request is dropped (the next digest mismatch asks again).
-func (c *Cluster) requestSync(id string) {
+// syncRequest asks syncLoop for a full state exchange with node id; a backlog request is
+// dropped if the backlog has drained by the time its turn comes.
+type syncRequest struct {
+	id      string
+	backlog bool
+}
+
+// requestSync queues a full state exchange. Never blocks: if the queue is full the request is
+// dropped and counted (a rejoin is retried by the reconnect loop, a backlog by the next tick).
+func (c *Cluster) requestSync(r syncRequest) {
 	select {
-	case c.syncCh <- id:
+	case c.syncCh <- r:
 	default:
 		c.stats.syncErrors.Add(1)
 	}
@@ -62,9 +69,11 @@ func (c *Cluster) syncLoop() {
 		select {
 		case <-c.done:
 			return
-		case id := <-c.syncCh:
+		case r := <-c.syncCh:
+			id := r.id
 			info, ok := c.nodes.get(id)
-			if !ok || info.Liveness >= Dead || info.Local || time.Since(last[id]) < c.cfg.SyncGrace {
+			if !ok || info.Liveness >= Dead || info.Local || time.Since(last[id]) < c.cfg.SyncGrace ||
+				(r.backlog && c.dir.queued() <= backlogSync) {
 				continue
 			}
 			if wait := minSyncGap - time.Since(prev); wait > 0 {

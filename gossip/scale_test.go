@@ -121,8 +121,8 @@ func TestGossipScale(t *testing.T) {
 	for _, c := range nodes {
 		s := c.Stats()
 		require.Zero(t, s.MessagesMalformed)
-		t.Logf("SCALE %s: full syncs %d (errors %d), full states sent %d, deltas %d, stale %d",
-			c.NodeID(), s.FullSyncs, s.FullSyncErrors, s.FullStatesSent, s.DeltasBroadcast, s.RecordsStale)
+		t.Logf("SCALE %s totals: full syncs %d (errors %d), full states sent %d, pulls %d, deltas queued %d, stale records %d",
+			c.NodeID(), s.FullSyncs, s.FullSyncErrors, s.FullStatesSent, s.PullsSent, s.DeltasBroadcast, s.RecordsStale)
 	}
 }
 
@@ -144,19 +144,20 @@ func measure(nodes []*Cluster, window time.Duration, load func(stop <-chan struc
 	close(stop)
 	<-done
 	var sent, recv, maxSent float64
-	var syncs, fulls uint64
+	var syncs, fulls, pulls uint64
 	for i, c := range nodes {
 		s := c.Stats()
 		syncs += s.FullSyncs - before[i].FullSyncs
 		fulls += s.FullStatesSent - before[i].FullStatesSent
+		pulls += s.PullsSent - before[i].PullsSent
 		ds := float64(s.BytesSent-before[i].BytesSent) / window.Seconds()
 		sent += ds
 		recv += float64(s.BytesReceived-before[i].BytesReceived) / window.Seconds()
 		maxSent = max(maxSent, ds)
 	}
 	n := float64(len(nodes))
-	return fmt.Sprintf("per node sent %.0f B/s, received %.0f B/s (max sent %.0f B/s); full exchanges started %d, full states sent %d",
-		sent/n, recv/n, maxSent, syncs, fulls)
+	return fmt.Sprintf("per node sent %.0f B/s, received %.0f B/s (max sent %.0f B/s); cluster-wide: %d full exchanges started, %d full states sent, %d pulls",
+		sent/n, recv/n, maxSent, syncs, fulls, pulls)
 }
 
 func roomFor(name string) *livekit.Room {
