@@ -98,13 +98,19 @@ func TestMeshObservability(t *testing.T) {
 		require.NoError(t, err)
 		var doc struct {
 			Nodes []struct {
-				ID, Region, Liveness, SignalURL string `json:"signal_url"`
+				ID        string `json:"id"`
+				Liveness  string `json:"liveness"`
+				SignalURL string `json:"signal_url"`
 			} `json:"nodes"`
 		}
 		require.NoError(t, json.NewDecoder(res.Body).Decode(&doc))
 		res.Body.Close()
 		require.Equal(t, http.StatusOK, res.StatusCode)
 		require.Len(t, doc.Nodes, 2)
+		for _, nd := range doc.Nodes {
+			require.Equal(t, "alive", nd.Liveness, nd.ID)
+			require.NotEmpty(t, nd.SignalURL, nd.ID)
+		}
 	}
 	res, err := http.Get(nodes[0].HTTPURL() + "/admin/nodes")
 	require.NoError(t, err)
