@@ -166,3 +166,46 @@ func TestGoldenTreesAreRoutes(t *testing.T) {
 		require.Equal(t, sortedClone(tr.Edges, compareEdges), tree.Edges(), tr.Track)
 	}
 }
+
+// FuzzRenderDocument renders whatever a producer might send: no panic, no error into a buffer,
+// and DOT quoting keeps the graph's braces balanced.
+func FuzzRenderDocument(f *testing.F) {
+	seed, err := os.ReadFile(filepath.Join("testdata", "mesh.json"))
+	require.NoError(f, err)
+	f.Add(seed)
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"nodes":[{"id":"a\"}{","region":"}"}],"tracks":[{"publisher_node":"a","edges":[{"from":"a","to":"a"}]}]}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var d Document
+		if json.Unmarshal(raw, &d) != nil {
+			return
+		}
+		var b bytes.Buffer
+		require.NoError(t, RenderTables(&b, d))
+		b.Reset()
+		require.NoError(t, RenderDOT(&b, d))
+		unquoted := dotUnquoted(b.String())
+		require.Equal(t, strings.Count(unquoted, "{"), strings.Count(unquoted, "}"), b.String())
+		b.Reset()
+		require.NoError(t, RenderJSON(&b, d))
+	})
+}
+
+// dotUnquoted returns the DOT text s without its quoted strings.
+func dotUnquoted(s string) string {
+	var out strings.Builder
+	quoted, escaped := false, false
+	for _, r := range s {
+		switch {
+		case escaped:
+			escaped = false
+		case quoted && r == '\\':
+			escaped = true
+		case r == '"':
+			quoted = !quoted
+		case !quoted:
+			out.WriteRune(r)
+		}
+	}
+	return out.String()
+}

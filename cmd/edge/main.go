@@ -19,6 +19,7 @@ const usage = `edge: a LiveKit-protocol SFU edge node.
 Usage:
   edge serve   [flags]   run an edge node (edge serve -h for flags)
   edge token   [flags]   print an access token (edge token -h for flags)
+  edge topology [flags]  show the mesh: nodes, links, rooms, relay trees (edge topology -h)
   edge version           print the version
 
 Quick start:
@@ -66,6 +67,8 @@ func (a *app) run(args []string) int {
 		return a.serve(rest)
 	case "token":
 		return a.token(rest)
+	case "topology":
+		return a.topology(rest)
 	case "version", "--version", "-version":
 		fmt.Fprintln(a.stdout, versionString())
 		return 0
