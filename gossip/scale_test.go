@@ -27,8 +27,11 @@ func TestGossipScale(t *testing.T) {
 		numRooms = 200
 		numParts = 2000
 	)
-	// Default stream timeout: ten nodes on a shared two-core machine can stall a stream for >1 s.
-	nodes := startCluster(t, numNodes, func(_ int, cfg *Config) { cfg.TCPTimeout = 0 })
+	// Default timings (the test config's shorter stream timeout, sync grace and reconnect
+	// interval are reset): ten nodes on a shared two-core machine can stall a stream for > 1 s.
+	nodes := startCluster(t, numNodes, func(_ int, cfg *Config) {
+		cfg.TCPTimeout, cfg.SyncGrace, cfg.ReconnectInterval = 0, 0, 0
+	})
 	total := func(c *Cluster) (rooms, parts int) {
 		rs := c.Directory().Rooms()
 		for _, r := range rs {
