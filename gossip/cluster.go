@@ -118,7 +118,7 @@ func (c *Cluster) Start(ctx context.Context) error {
 		return ErrAlreadyStarted
 	}
 	inner := c.cfg.Transport
-	mc := c.cfg.memberlistConfig(delegate{c}, nil, c.logw)
+	mc := c.cfg.memberlistConfig(delegate{c}, c.logw)
 	if inner == nil {
 		nt, err := newNetTransport(c.cfg.BindAddr, c.cfg.BindPort, c.logw.logger())
 		if err != nil {

@@ -249,3 +249,23 @@ func TestConfigValidation(t *testing.T) {
 	require.Equal(t, DefaultPort, def.BindPort)
 	require.Equal(t, 500*time.Millisecond, def.ProbeInterval)
 }
+
+func TestMemberlistConfigEnforcesEncryption(t *testing.T) {
+	cfg := testConfig(t, "x")
+	cfg.ClusterName = "edge-test"
+	cfg.populate()
+	require.NoError(t, cfg.validate())
+	mc := cfg.memberlistConfig(delegate{}, newLogBridge(cfg.Logger, 1, func() {}))
+	require.Equal(t, testKey, mc.SecretKey)
+	require.True(t, mc.GossipVerifyIncoming, "unencrypted incoming gossip is dropped")
+	require.True(t, mc.GossipVerifyOutgoing, "outgoing gossip is always encrypted")
+	require.Equal(t, "edge-test", mc.Label)
+	require.Equal(t, "x", mc.Name)
+	require.Equal(t, 500*time.Millisecond, mc.ProbeInterval)
+	require.Equal(t, 250*time.Millisecond, mc.ProbeTimeout)
+	require.Equal(t, 3, mc.SuspicionMult)
+	require.Equal(t, 100*time.Millisecond, mc.GossipInterval)
+	require.Equal(t, 5*time.Second, mc.PushPullInterval)
+	require.Nil(t, mc.LogOutput)
+	require.NotNil(t, mc.Logger)
+}

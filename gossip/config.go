@@ -200,12 +200,11 @@ func (c *Config) validate() error {
 	return nil
 }
 
-// memberlistConfig translates c into memberlist's configuration.
-func (c *Config) memberlistConfig(d delegate, transport memberlist.Transport, logw *logBridge) *memberlist.Config {
+// memberlistConfig translates c into memberlist's configuration (Transport is set by Start).
+func (c *Config) memberlistConfig(d delegate, logw *logBridge) *memberlist.Config {
 	mc := memberlist.DefaultLANConfig()
 	mc.Name = c.NodeID
 	mc.Label = c.ClusterName
-	mc.Transport = transport
 	mc.BindAddr = c.BindAddr
 	mc.BindPort = c.BindPort
 	mc.AdvertiseAddr = c.AdvertiseAddr

@@ -107,12 +107,13 @@ func TestForeignNodesCannotJoinOrInject(t *testing.T) {
 	a, b := nodes[0], nodes[1]
 	other := bytes.Repeat([]byte{0x42}, 32)
 	for _, tc := range []struct {
-		name string
-		key  []byte
-	}{{"wrong key", other}, {"no key", nil}} {
+		name    string
+		key     []byte
+		cluster string
+	}{{"wrong key", other, ""}, {"no key", nil, ""}, {"right key, other cluster name", testKey, "other"}} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig(t, "rogue-"+tc.name[:2])
-			cfg.SecretKey, cfg.Dev = tc.key, tc.key == nil
+			cfg.SecretKey, cfg.Dev, cfg.ClusterName = tc.key, tc.key == nil, tc.cluster
 			rogue := startNode(t, cfg)
 			_, err := rogue.Join([]string{a.Addr()})
 			require.Error(t, err, "join must fail")
