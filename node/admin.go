@@ -36,13 +36,7 @@ func (n *Node) handleAdminNodes(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "GET only", http.StatusMethodNotAllowed)
 		return
 	}
-	g, err := n.keys.verify(tokenFromRequest(r))
-	if err == nil && (g.Video == nil || !(g.Video.RoomList || g.Video.RoomAdmin)) {
-		err = ErrPermissionDenied
-	}
-	if err != nil {
-		n.metrics.authFailures.Inc()
-		writeError(w, err)
+	if !n.adminAuth(w, r) {
 		return
 	}
 	var out []adminNode

@@ -17,6 +17,7 @@ func (n *Node) routes() http.Handler {
 	mux.HandleFunc("/rtc/v1/validate", n.validator(joinParamsV1))
 	mux.HandleFunc("/healthz", n.handleHealth)
 	mux.HandleFunc("/admin/nodes", n.handleAdminNodes)
+	mux.HandleFunc("/admin/topology", n.handleAdminTopology)
 	mux.Handle("/metrics", promhttp.HandlerFor(n.metrics.registry, promhttp.HandlerOpts{}))
 	rs := n.roomServiceHandler()
 	mux.Handle(rs.PathPrefix(), rs)

@@ -32,6 +32,10 @@ type mesh struct {
 
 	mu    sync.Mutex // guards dials
 	dials map[string]*sync.Mutex
+
+	rates  linkRates
+	pullMu sync.Mutex        // guards pulled
+	pulled map[string]string // track sid -> edge this node pulls it from
 }
 
 // startMesh joins the cluster and opens the relay endpoint, unless the node is standalone.
@@ -44,7 +48,7 @@ func (n *Node) startMesh(ctx context.Context) error {
 		return err
 	}
 	m := &mesh{n: n, log: n.log.With().Str("component", "mesh").Logger(), stop: make(chan struct{}),
-		dials: map[string]*sync.Mutex{}}
+		dials: map[string]*sync.Mutex{}, pulled: map[string]string{}}
 	m.relay, err = relay.New(relay.Config{
 		NodeID:     n.cfg.NodeID,
 		ClusterKey: secret,

@@ -35,6 +35,7 @@ type Node struct {
 	alloc    *allocations // stream allocation (allocation.go)
 	mesh     *mesh        // gossip and relay; nil when standalone (set by Start)
 	cpu      cpuMeter
+	started  time.Time
 	// httpClient calls other edges (forwarded RoomService requests).
 	httpClient *http.Client
 
@@ -96,6 +97,7 @@ func (n *Node) Start(ctx context.Context) error {
 		return fmt.Errorf("listen HTTP: %w", err)
 	}
 	n.rtc, n.apis, n.httpLn = rn, apis, ln
+	n.started = time.Now()
 	n.srv = &http.Server{Handler: n.routes(), ReadHeaderTimeout: 10 * time.Second}
 	if err := n.startMesh(ctx); err != nil {
 		_ = ln.Close()

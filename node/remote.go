@@ -250,6 +250,7 @@ func (p *Participant) maybeSubscribeRemote(rp *remoteParticipant, t *livekit.Tra
 			p.log.Warn().Err(err).Str("track", t.Sid).Str("node", rp.nodeID).Msg("relay subscribe failed")
 			return
 		}
+		m.notePulled(t.Sid, rp.nodeID, rt.Done())
 		p.attach(rt, trackRef{info: t, publisherSid: rp.info.Sid, publisher: rp.info.Identity}, explicit)
 	}()
 }
