@@ -45,6 +45,12 @@ type Config struct {
 	MaxBitrate uint64
 }
 
+// PacketOverhead is what the estimator adds to every packet's RTP size: the
+// SRTP authentication tag (up to 16 bytes) and the UDP (8) and IPv4 (20)
+// headers. Rates are counted as on the wire, so that a probe made of small
+// padding packets measures a capacity that holds for large media packets too.
+const PacketOverhead = 44
+
 // Defaults of Config.
 const (
 	DefaultInitialBitrate = 1_500_000
@@ -108,7 +114,8 @@ type Estimator struct {
 	baseline      delayBaseline
 	queueUS       int64 // minimum queueing delay of the last report
 	queueValid    bool
-	overuse       bool // the last report showed a standing, non-draining queue
+	overuse       bool  // the last report showed a standing, non-draining queue
+	drainUntil    int64 // a congested probe left a queue: delay and loss are not congestion until it drained or this time
 	lossLost      int
 	lossTotal     int
 	lossStart     int64
@@ -121,6 +128,8 @@ type Estimator struct {
 	twccAt        int64
 	hasTWCC       bool
 	probe         probeCluster
+	reason        string // what last moved the estimate (Stats.Reason)
+	verified      bool   // the estimate rests on a measurement (Stats.Verified)
 	result        ProbeResult
 	hasResult     bool
 }
@@ -153,8 +162,9 @@ func (e *Estimator) Estimate() (uint64, Mode) {
 }
 
 // OnPacketSent records one RTP packet sent at now with transport-wide
-// sequence number seq and size bytes (header, payload and padding). It is
-// the per-packet path: lock-free, allocation-free after the first call.
+// sequence number seq and size bytes (header, payload and padding; the
+// estimator adds PacketOverhead). It is the per-packet path: lock-free,
+// allocation-free after the first call.
 func (e *Estimator) OnPacketSent(seq uint16, size int, now time.Time) {
 	h := e.hist.Load()
 	if h == nil {
@@ -164,7 +174,7 @@ func (e *Estimator) OnPacketSent(seq uint16, size int, now time.Time) {
 		}
 	}
 	us := e.micros(now)
-	h.put(seq, size, us)
+	h.put(seq, size+PacketOverhead, us)
 	e.lastSent.Store(us)
 }
 
@@ -216,7 +226,7 @@ func (e *Estimator) OnTransportCC(fb *rtcp.TransportLayerCC, now time.Time) erro
 		e.lastIncrease, e.increaseAfter = nowUS, nowUS
 	}
 	if minOWD != math.MaxInt64 {
-		e.observeQueue(minOWD)
+		e.observeQueue(nowUS, minOWD)
 	}
 	e.observeLoss(nowUS)
 	e.update(nowUS)
@@ -225,8 +235,9 @@ func (e *Estimator) OnTransportCC(fb *rtcp.TransportLayerCC, now time.Time) erro
 
 // observeQueue updates the overuse signal from the smallest one-way delay of
 // a report: overuse is a queue above the threshold in two consecutive
-// reports that is not draining.
-func (e *Estimator) observeQueue(minOWD int64) {
+// reports that is not draining. The queue a congested probe left behind is
+// the probe's: it is not overuse until it has drained (or too long passed).
+func (e *Estimator) observeQueue(nowUS, minOWD int64) {
 	base, ok := e.baseline.value()
 	if !ok {
 		return
@@ -234,6 +245,12 @@ func (e *Estimator) observeQueue(minOWD int64) {
 	q := minOWD - base
 	e.overuse = e.queueValid && q > queueThresholdUS && e.queueUS > queueThresholdUS &&
 		q >= e.queueUS-drainToleranceUS
+	if nowUS < e.drainUntil {
+		e.overuse = false
+		if q <= queueThresholdUS {
+			e.drainUntil = 0
+		}
+	}
 	e.queueUS, e.queueValid = q, true
 }
 
@@ -267,10 +284,16 @@ func (e *Estimator) update(nowUS int64) {
 		}
 		return // a probe's own queue and loss are judged by the probe
 	}
-	congested := e.overuse || e.lossRatio > lossCongested
+	// Loss while a congested probe's queue drains is the probe's too.
+	lossy := e.lossRatio > lossCongested && nowUS >= e.drainUntil
+	congested := e.overuse || lossy
 	delivered := e.delivered.rate(deliveredWindow)
 	switch {
 	case congested && nowUS >= e.holdUntil:
+		e.reason = "loss"
+		if e.overuse {
+			e.reason = "delay"
+		}
 		e.decrease(nowUS, delivered)
 	case !congested && e.lossRatio <= lossHoldThreshold && nowUS >= e.increaseAfter:
 		if delivered > e.capacity && e.capacity > 0 {
@@ -291,6 +314,7 @@ func (e *Estimator) decrease(nowUS int64, delivered uint64) {
 		est /= 2
 	}
 	e.estimate.Store(e.clamp(est))
+	e.verified = true
 	e.holdUntil = nowUS + decreaseHoldUS
 	e.increaseAfter = nowUS + increaseHoldUS
 	e.lastIncrease = nowUS
@@ -314,7 +338,10 @@ func (e *Estimator) increase(nowUS int64, delivered uint64) {
 		limit := max(est, appLimitedFactor*float64(delivered)+appLimitedSlackBP)
 		est = min(limit, est*(1+growthPerSecond*dt))
 	}
-	e.estimate.Store(e.clamp(est))
+	if next := e.clamp(est); next != e.estimate.Load() {
+		e.estimate.Store(next)
+		e.reason = "increase"
+	}
 }
 
 // OnREMB processes a receiver estimated maximum bitrate received at now. It
@@ -327,6 +354,7 @@ func (e *Estimator) OnREMB(bps float64, now time.Time) {
 		return
 	}
 	e.mode.Store(uint32(ModeREMB))
+	e.reason = "remb"
 	e.estimate.Store(e.clamp(bps))
 }
 
@@ -347,6 +375,7 @@ func (e *Estimator) Update(now time.Time) {
 	if Mode(e.mode.Load()) == ModeTWCC && nowUS-e.lastFeedback > feedbackTimeoutUS &&
 		e.lastSent.Load() > e.lastFeedback && nowUS >= e.holdUntil {
 		e.estimate.Store(e.clamp(float64(e.estimate.Load()) / 2))
+		e.reason = "feedback timeout"
 		e.holdUntil = nowUS + feedbackTimeoutUS
 		e.increaseAfter = nowUS + increaseHoldUS
 	}
@@ -361,6 +390,14 @@ type Stats struct {
 	QueueDelay time.Duration // queueing delay of the last report
 	LossRatio  float64       // loss over the last closed 500 ms window
 	Probing    bool
+	// Reason says what last moved the estimate: "delay" or "loss"
+	// (congestion), "feedback timeout", "probe", "increase", "remb"; "" at
+	// first.
+	Reason string
+	// Verified: the estimate rests on a measurement — congestion, a probe
+	// that hit the bottleneck or raised the estimate — rather than only on
+	// the configured initial bitrate (or it comes from REMB).
+	Verified bool
 }
 
 // Stats returns a snapshot of the estimator's state.
@@ -374,6 +411,8 @@ func (e *Estimator) Stats() Stats {
 		Delivered: e.delivered.rate(deliveredWindow),
 		LossRatio: e.lossRatio,
 		Probing:   e.probe.running(),
+		Reason:    e.reason,
+		Verified:  e.verified || Mode(e.mode.Load()) == ModeREMB,
 	}
 	if e.queueValid {
 		st.QueueDelay = time.Duration(e.queueUS) * time.Microsecond

@@ -204,3 +204,47 @@ func TestEstimatorProbeTimeout(t *testing.T) {
 	require.False(t, r.Success)
 	require.NoError(t, f.e.StartProbe(f.at(2_000_000), 5_000_000), "a new probe may start")
 }
+
+// TestEstimatorCongestedProbeKeepsDelivered: a probe that hits the
+// bottleneck sets the estimate just below the capacity it measured, but not
+// below what was delivered before the probe if the capacity carries that.
+func TestEstimatorCongestedProbeKeepsDelivered(t *testing.T) {
+	f := newFeeder(t, Config{InitialBitrate: 2_000_000})
+	// 1 s of ~1 Mbit/s (wire) delivered cleanly.
+	f.steady(1250-PacketOverhead, 10_000, 0, 1_000_000, constDelay(20_000), nil)
+	before, _ := f.e.Estimate()
+	delivered := f.e.Stats().Delivered
+	require.InDelta(t, 1_000_000, float64(delivered), 50_000)
+	require.Greater(t, before, delivered)
+
+	// The probe sends 10 Mbit/s; the second half arrives at 1.02 Mbit/s: the
+	// capacity carries the 1 Mbit/s delivered before.
+	require.NoError(t, f.e.StartProbe(f.at(1_000_000), 10_000_000))
+	arr := int64(1_020_000)
+	for i := range 200 {
+		s := int64(1_000_000 + i*1000)
+		if i >= 100 {
+			arr += 9_800 // 1250 bytes per 9.8 ms: 1.02 Mbit/s
+		} else {
+			arr += 1000
+		}
+		f.send(1250-PacketOverhead, s, arr)
+	}
+	f.e.EndProbe(f.at(1_200_000))
+	f.send(1250-PacketOverhead, 1_201_000, arr+1000)
+	f.flush(arr + 20_000)
+	r, ok := f.e.ProbeResult()
+	require.True(t, ok)
+	require.True(t, r.Congested, "%v", r)
+	require.InDelta(t, 1_020_000, float64(r.ReceiveRate), 20_000, "capacity from the later half")
+	require.InDelta(t, float64(delivered), float64(r.Estimate), 1, "kept at the delivered rate, not 0.95 × capacity")
+}
+
+func TestEstimatorVerified(t *testing.T) {
+	f := newFeeder(t, Config{InitialBitrate: 1_000_000})
+	f.steady(1000, 10_000, 0, 1_000_000, constDelay(20_000), nil)
+	require.False(t, f.e.Stats().Verified, "the initial bitrate is a guess")
+	// Congestion measures the link.
+	f.steady(1000, 10_000, 1_000_000, 2_000_000, func(t int64) int64 { return 20_000 + (t-1_000_000)/5 }, nil)
+	require.True(t, f.e.Stats().Verified)
+}

@@ -66,7 +66,7 @@ func TestInterceptorRecordsSentPackets(t *testing.T) {
 	require.NotNil(t, h, "packet recorded")
 	_, size, _, ok := h.take(77, 1<<40)
 	require.True(t, ok, "packet 77 in the history")
-	require.Equal(t, headerWithTWCC(t, 77).MarshalSize()+100, size)
+	require.Equal(t, headerWithTWCC(t, 77).MarshalSize()+100+PacketOverhead, size, "RTP size plus the wire overhead")
 
 	// A stream without the extension is passed through untouched.
 	plain := &interceptor.StreamInfo{SSRC: 9}

@@ -16,6 +16,7 @@ const (
 	probeDeliveredRatio = 0.9       // receive rate below this share of the send rate: bottleneck hit
 	probeGrowthUS       = 30_000    // or queueing delay growing by more than this over the window
 	probeDrainHoldUS    = 500_000   // no decrease right after a probe: its queue is draining
+	probeDrainMaxUS     = 3_000_000 // a congested probe's queue (delay, loss) is ignored until it drained, at most this long
 )
 
 // ProbeResult is the outcome of one probe window.
@@ -57,6 +58,7 @@ type probeCluster struct {
 	endUS      int64 // math.MaxInt64 while the window is open
 	target     uint64
 	before     uint64 // estimate when the probe started
+	delivered  uint64 // delivered rate when the probe started
 	newestSend int64  // newest send time of any packet reported since the start
 
 	sentBytes           uint64
@@ -168,6 +170,7 @@ func (e *Estimator) StartProbe(now time.Time, target uint64) error {
 		endUS:     math.MaxInt64,
 		target:    target,
 		before:    e.estimate.Load(),
+		delivered: e.delivered.rate(deliveredWindow),
 		firstSend: math.MaxInt64,
 		recv:      e.probe.recv[:0],
 	}
@@ -205,9 +208,14 @@ func (e *Estimator) finishProbe(nowUS int64) {
 		res.SendRate, res.ReceiveRate, res.DelayGrowth = m.send, m.recv, time.Duration(m.growthUS)*time.Microsecond
 		if float64(m.recv) < probeDeliveredRatio*float64(m.send) || m.growthUS > probeGrowthUS {
 			// The window met the bottleneck: what got through is the capacity.
+			// Aim just below it, but not below what was delivered before the
+			// probe if the capacity carries that: the probe's own queue is
+			// not a reason to give up a rate that worked.
 			res.Congested = true
+			e.drainUntil = nowUS + probeDrainMaxUS
 			e.capacity = m.recv
-			e.estimate.Store(e.clamp(capacityFactor * float64(m.recv)))
+			est := max(capacityFactor*float64(m.recv), float64(min(m.recv, p.delivered)))
+			e.estimate.Store(e.clamp(est))
 		} else if rate := min(m.send, m.recv); rate > p.before {
 			res.Success = true
 			e.capacity = max(e.capacity, rate)
@@ -215,6 +223,10 @@ func (e *Estimator) finishProbe(nowUS int64) {
 		}
 	}
 	res.Estimate = e.estimate.Load()
+	e.verified = e.verified || res.Congested || res.Success
+	if res.Estimate != p.before {
+		e.reason = "probe"
+	}
 	e.result, e.hasResult = res, true
 	*p = probeCluster{recv: p.recv[:0]}
 	e.holdUntil = nowUS + probeDrainHoldUS

@@ -64,6 +64,11 @@ func (l *simLink) transmit(t int64, size int) (int64, bool) {
 	return dep + l.baseDelayUS, true
 }
 
+// wireRate is what a stream of packets of size bytes at rtpBps takes on the wire.
+func wireRate(rtpBps uint64, size int) uint64 {
+	return rtpBps * uint64(size+PacketOverhead) / uint64(size)
+}
+
 type sim struct {
 	e    *Estimator
 	link simLink
@@ -122,13 +127,9 @@ func (s *sim) videoRate() uint64 {
 	return simLayers[s.layer]
 }
 
-// mediaRate is the rate of what the sender chose to send.
+// mediaRate is the rate of what the sender chose to send, as on the wire.
 func (s *sim) mediaRate() uint64 {
-	r := uint64(simAudioBps)
-	if s.layer >= 0 {
-		r += simLayers[s.layer]
-	}
-	return r
+	return wireRate(s.videoRate(), simPacketSize) + wireRate(simAudioBps, simAudioSize)
 }
 
 // choose picks the highest layer that fits the estimate, like the allocator.
@@ -136,7 +137,7 @@ func (s *sim) choose() {
 	est, _ := s.e.Estimate()
 	s.layer = -1
 	for i, l := range simLayers {
-		if l+simAudioBps <= est {
+		if wireRate(l, simPacketSize)+wireRate(simAudioBps, simAudioSize) <= est {
 			s.layer = i
 		}
 	}
@@ -145,7 +146,7 @@ func (s *sim) choose() {
 func (s *sim) send(size int, padding bool) {
 	s.seq++
 	s.e.OnPacketSent(s.seq, size, s.at(s.nowUS))
-	arr, ok := s.link.transmit(s.nowUS, size)
+	arr, ok := s.link.transmit(s.nowUS, size+PacketOverhead)
 	if !padding {
 		s.sent++
 		if !ok {
@@ -234,7 +235,7 @@ func (s *sim) maybeProbe() {
 	if s.probing || s.nowUS < s.nextProbe || s.layer == len(simLayers)-1 {
 		return
 	}
-	goal := simLayers[s.layer+1] + simAudioBps
+	goal := wireRate(simLayers[s.layer+1], simPacketSize) + wireRate(simAudioBps, simAudioSize)
 	est, _ := s.e.Estimate()
 	target := min(goal*105/100, max(est, s.e.Stats().Delivered)*3/2)
 	if target <= s.mediaRate() {
@@ -243,7 +244,9 @@ func (s *sim) maybeProbe() {
 	if s.e.StartProbe(s.at(s.nowUS), target) != nil {
 		return
 	}
-	s.probing, s.probeEnd, s.probeRate = true, s.nowUS+simProbeWindowUS, target-s.mediaRate()
+	// Padding is paced in RTP bytes: convert the wire-rate gap.
+	s.probing, s.probeEnd = true, s.nowUS+simProbeWindowUS
+	s.probeRate = (target - s.mediaRate()) * simPaddingSize / (simPaddingSize + PacketOverhead)
 	s.nextProbe = s.nowUS + 10_000_000 // until the result arrives
 }
 
