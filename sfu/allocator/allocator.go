@@ -17,7 +17,7 @@
 //   - Hysteresis: an upgrade must fit within 95 % of the estimate (keeping a
 //     layer only needs 100 %), and after a track went down it may not go
 //     above that layer again for a hold time, which doubles while it keeps
-//     flapping.
+//     flapping (down, up, down again).
 //   - When a track is held below what its subscriber asked for only because
 //     the estimate is too small, the allocator asks for a probe at up to
 //     ProbeFactor times the current rate, backing off after failed probes.
@@ -75,9 +75,13 @@ type Input struct {
 	CanProbe bool
 	// Fixed is what is sent regardless (audio), bits/s.
 	Fixed uint64
-	// Delivered is the rate currently delivered to the subscriber, bits/s;
-	// probes are sized relative to it and to the estimate.
+	// Delivered is the rate currently delivered to the subscriber, bits/s.
+	// Probes are sized relative to what is known to work: this, and the
+	// estimate if it is Verified.
 	Delivered uint64
+	// Verified: the estimate rests on a measurement (a probe, congestion),
+	// not only on the configured initial value.
+	Verified bool
 	// Tracks are the subscriber's video tracks that may be sent (not muted,
 	// not disabled by the subscriber).
 	Tracks []Track
@@ -116,25 +120,29 @@ type Config struct {
 	// HoldBase is how long a downgraded track may not go above its new
 	// layer. Default 3 s.
 	HoldBase time.Duration
-	// HoldMax caps the hold, which doubles while a track keeps going down
-	// within FlapWindow. Default 30 s.
+	// HoldMax caps the hold, which doubles while a track flaps (goes down
+	// again, after going up, within FlapWindow). Default 30 s.
 	HoldMax time.Duration
 	// FlapWindow: a downgrade within this time of the previous one of the
-	// same track doubles the hold. Default 30 s.
+	// same track, with an upgrade in between, doubles the hold; without one
+	// (bandwidth falling in steps) the hold stays. Default 30 s.
 	FlapWindow time.Duration
 	// UpgradeHeadroom: an upgrade (a layer above a track's previous one,
 	// resuming included) must fit within this share of the estimate; keeping
 	// a layer only needs the whole estimate. The gap keeps the noise of
 	// measured rates from flapping a track. Default 0.95.
 	UpgradeHeadroom float64
-	// ProbeFactor caps a probe at this multiple of max(estimate, delivered
-	// rate). Default 1.5.
+	// ProbeFactor caps a probe at this multiple of what is known to work:
+	// the delivered rate, or the estimate if it is verified. Default 1.5.
 	ProbeFactor float64
 	// ProbeOvershoot: a probe aims this much above what the next upgrade
 	// needs. Default 1.05.
 	ProbeOvershoot float64
 	// ProbeAfterSuccess is the pause after a successful probe. Default 500 ms.
 	ProbeAfterSuccess time.Duration
+	// ProbeAfterUpgrade is the pause after any track went up: its new rate
+	// should be measured, and delivered, before the next probe. Default 2 s.
+	ProbeAfterUpgrade time.Duration
 	// ProbeBackoff is the pause after a failed probe, doubling up to
 	// ProbeBackoffMax. Defaults 1 s and 5 s.
 	ProbeBackoff, ProbeBackoffMax time.Duration
@@ -150,6 +158,7 @@ func (c Config) withDefaults() Config {
 	def(&c.HoldMax, 30*time.Second)
 	def(&c.FlapWindow, 30*time.Second)
 	def(&c.ProbeAfterSuccess, 500*time.Millisecond)
+	def(&c.ProbeAfterUpgrade, 2*time.Second)
 	def(&c.ProbeBackoff, time.Second)
 	def(&c.ProbeBackoffMax, 5*time.Second)
 	if c.UpgradeHeadroom <= 0 || c.UpgradeHeadroom > 1 {
@@ -171,6 +180,7 @@ type trackState struct {
 	holdUntil time.Time // no going above layer before
 	hold      time.Duration
 	lastDown  time.Time
+	upSince   bool // went up since its last downgrade: a new downgrade is a flap
 }
 
 // Allocator keeps the state of one subscriber's allocation (hysteresis,
@@ -183,6 +193,7 @@ type Allocator struct {
 	layers    []int32       // scratch: layer per input track
 	ss        []*trackState // scratch: state per input track
 	nextProbe time.Time
+	lastUp    time.Time // last time a track went up
 	backoff   time.Duration
 	probing   bool
 }
@@ -247,7 +258,8 @@ func (a *Allocator) Allocate(now time.Time, in Input, out []Decision) Result {
 		res.Decisions = append(res.Decisions, d)
 	}
 	a.forget()
-	if probeGoal > 0 && in.CanProbe && !a.probing && !now.Before(a.nextProbe) {
+	if probeGoal > 0 && in.CanProbe && !a.probing && !now.Before(a.nextProbe) &&
+		!now.Before(a.lastUp.Add(a.cfg.ProbeAfterUpgrade)) {
 		res.Probe = a.probeTarget(in, probeGoal)
 	}
 	return res
@@ -273,13 +285,19 @@ func (a *Allocator) states(tracks []Track) {
 // after a downgrade.
 func (a *Allocator) remember(now time.Time, st *trackState, l int32) {
 	if st.layer != unseen && l < st.layer {
-		if !st.lastDown.IsZero() && now.Sub(st.lastDown) < a.cfg.FlapWindow {
-			st.hold = min(2*st.hold, a.cfg.HoldMax)
-		} else {
+		switch {
+		case st.lastDown.IsZero() || now.Sub(st.lastDown) >= a.cfg.FlapWindow:
 			st.hold = a.cfg.HoldBase
+		case st.upSince:
+			st.hold = min(2*st.hold, a.cfg.HoldMax)
 		}
 		st.holdUntil = now.Add(st.hold)
 		st.lastDown = now
+		st.upSince = false
+	}
+	if st.layer != unseen && l > st.layer {
+		a.lastUp = now
+		st.upSince = true
 	}
 	st.layer = l
 	st.gen = a.gen

@@ -143,6 +143,7 @@ func TestAllocateOnce(t *testing.T) {
 			// No upgrade headroom: these cases are about sharing the budget
 			// (TestUpgradeHeadroom covers the headroom).
 			a := New(Config{UpgradeHeadroom: 1})
+			tc.in.Verified = true // probes are sized from the estimate
 			r := a.Allocate(t0, tc.in, nil)
 			require.Equal(t, tc.want, layersOf(r))
 			require.Equal(t, tc.probe, r.Probe > 0, "probe %d", r.Probe)
@@ -175,18 +176,20 @@ func TestProbeTarget(t *testing.T) {
 		name      string
 		estimate  uint64
 		delivered uint64
+		verified  bool
 		want      uint64
 	}{
 		// One camera capped at high, audio 40k: the goal is 40k + 1.5M.
-		{"far below the goal: 1.5 times the estimate", 600_000, 550_000, 900_000},
-		{"delivered above the estimate counts", 600_000, 800_000, 1_200_000},
+		{"far below the goal: 1.5 times the estimate", 600_000, 550_000, true, 900_000},
+		{"delivered above the estimate counts", 600_000, 800_000, true, 1_200_000},
+		{"unverified estimate: 1.5 times what is delivered", 600_000, 550_000, false, 825_000},
 		// The goal includes the 5 % upgrade headroom.
-		{"close to the goal: just above it", 1_400_000, 550_000, 1_702_105}, // 1.54M / 0.95 × 1.05
+		{"close to the goal: just above it", 1_400_000, 550_000, true, 1_702_105}, // 1.54M / 0.95 × 1.05
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			a := New(Config{})
-			r := a.Allocate(t0, Input{Estimate: tc.estimate, Delivered: tc.delivered, Fixed: 40_000, CanProbe: true,
+			r := a.Allocate(t0, Input{Estimate: tc.estimate, Delivered: tc.delivered, Verified: tc.verified, Fixed: 40_000, CanProbe: true,
 				Tracks: []Track{cam("a", 2, px720)}}, nil)
 			require.Equal(t, int32(1), r.Decisions[0].Layer)
 			require.InDelta(t, float64(tc.want), float64(r.Probe), 1)
@@ -198,7 +201,9 @@ func TestProbeTarget(t *testing.T) {
 // needs only the estimate.
 func TestUpgradeHeadroom(t *testing.T) {
 	tracks := []Track{cam("a", 2, px720)}
-	in := func(est uint64) Input { return Input{Estimate: est, Fixed: 40_000, CanProbe: true, Tracks: tracks} }
+	in := func(est uint64) Input {
+		return Input{Estimate: est, Verified: true, Fixed: 40_000, CanProbe: true, Tracks: tracks}
+	}
 	a := New(Config{})
 	// Middle layer + audio = 540k: 560k is not 5 % above it.
 	r := a.Allocate(t0, in(560_000), nil)
@@ -273,7 +278,7 @@ func TestNoFlapping(t *testing.T) {
 
 func TestProbeSchedule(t *testing.T) {
 	a := New(Config{})
-	in := Input{Estimate: 600_000, Fixed: 40_000, CanProbe: true, Tracks: []Track{cam("a", 2, px720)}}
+	in := Input{Estimate: 600_000, Verified: true, Fixed: 40_000, CanProbe: true, Tracks: []Track{cam("a", 2, px720)}}
 	at := func(d time.Duration) uint64 { return a.Allocate(t0.Add(d), in, nil).Probe }
 
 	require.NotZero(t, at(0), "limited by bandwidth: probe")
@@ -366,4 +371,34 @@ func BenchmarkAllocate20(b *testing.B) {
 		in := Input{Estimate: estimates[i/25%len(estimates)], Fixed: 40_000, CanProbe: true, Tracks: tracks}
 		out = a.Allocate(now, in, out).Decisions
 	}
+}
+
+// TestNoProbeRightAfterUpgrade: after a track went up, its new rate is
+// measured before the next probe.
+func TestNoProbeRightAfterUpgrade(t *testing.T) {
+	a := New(Config{})
+	tracks := []Track{cam("a", 2, px720)}
+	in := func(est uint64) Input {
+		return Input{Estimate: est, Verified: true, Fixed: 40_000, CanProbe: true, Tracks: tracks}
+	}
+	r := a.Allocate(t0, in(300_000), nil)
+	require.Equal(t, int32(0), r.Decisions[0].Layer)
+	require.NotZero(t, r.Probe, "a first allocation is not an upgrade")
+	r = a.Allocate(t0.Add(time.Second), in(700_000), nil)
+	require.Equal(t, int32(1), r.Decisions[0].Layer)
+	require.Zero(t, r.Probe, "just went up")
+	require.Zero(t, a.Allocate(t0.Add(2900*time.Millisecond), in(700_000), nil).Probe)
+	require.NotZero(t, a.Allocate(t0.Add(3*time.Second), in(700_000), nil).Probe, "2 s later")
+}
+
+// TestSteppedDownKeepsHold: going down in steps as bandwidth falls is not
+// flapping; the hold does not double.
+func TestSteppedDownKeepsHold(t *testing.T) {
+	runSteps(t, New(Config{}), []Track{cam("a", 2, px720)}, []step{
+		{0, 2_000_000, 2, true},
+		{time.Second, 1_000_000, 1, true},
+		{2 * time.Second, 400_000, 0, true},
+		{4900 * time.Millisecond, 2_000_000, 0, false},
+		{5 * time.Second, 2_000_000, 2, true}, // 3 s after the last step down
+	})
 }

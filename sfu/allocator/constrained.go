@@ -116,8 +116,13 @@ func upgradeCost(t *Track, cur, next int32) uint64 {
 
 // probeTarget sizes a probe for goal: at most ProbeFactor times what is known
 // to work, a little above the goal. 0 if that would not exceed what is known.
+// An unverified estimate (the initial guess) is not known to work: probing
+// from it could flood a link the guess overrates.
 func (a *Allocator) probeTarget(in Input, goal uint64) uint64 {
-	base := max(in.Estimate, in.Delivered)
+	base := in.Delivered
+	if in.Verified {
+		base = max(base, in.Estimate)
+	}
 	target := min(uint64(float64(goal)*a.cfg.ProbeOvershoot), uint64(float64(base)*a.cfg.ProbeFactor))
 	if target <= base {
 		return 0
