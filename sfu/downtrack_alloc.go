@@ -14,13 +14,21 @@ import (
 // and padding to probe the subscriber's link.
 
 const (
-	// rtpOverhead is added to each offered packet's payload when metering a
+	// WireOverhead is what a packet adds to its RTP size on the wire: the
+	// SRTP authentication tag (up to 16 bytes) and the UDP (8) and IPv4 (20)
+	// headers. The stream allocator counts bitrates as on the wire (so does
+	// sfu/bwe): small packets cost more than their RTP bytes tell.
+	WireOverhead = 44
+	// meterOverhead is added to each offered packet's payload when metering a
 	// layer: the outgoing RTP header with the transport-wide sequence number
-	// extension (12 + 8 bytes).
-	rtpOverhead = 20
+	// extension (12 + 8 bytes) and WireOverhead.
+	meterOverhead = 20 + WireOverhead
 	// PaddingPacketSize is the padding carried by one padding-only packet,
 	// the most an RTP padding length byte can express.
 	PaddingPacketSize = 255
+	// PaddingPacketWire is what one padding-only packet costs as on the
+	// wire: the unit WritePadding budgets in.
+	PaddingPacketWire = PaddingPacketSize + meterOverhead
 	// maxPaddingBurst bounds the packets one WritePadding call sends.
 	maxPaddingBurst = 64
 )
@@ -28,7 +36,7 @@ const (
 // allocState is the allocator-facing state of a DownTrack.
 type allocState struct {
 	// layerBytes counts the bytes of every packet the source offered, per
-	// layer (payload plus rtpOverhead), forwarded or not. Atomic.
+	// layer (payload plus meterOverhead), forwarded or not. Atomic.
 	layerBytes     [NumLayers]atomic.Uint64
 	paddingPackets atomic.Uint64
 	paddingBytes   atomic.Uint64
@@ -50,7 +58,7 @@ func (a *allocState) init(subscriberMax int32) {
 // observe meters one offered packet.
 func (a *allocState) observe(layer int32, payload int) {
 	if layer >= 0 && layer < NumLayers {
-		a.layerBytes[layer].Add(uint64(payload + rtpOverhead))
+		a.layerBytes[layer].Add(uint64(payload + meterOverhead))
 	}
 }
 
@@ -76,12 +84,13 @@ type AllocationState struct {
 	UserPaused, AllocatorPaused bool
 	// Bound: negotiated with the subscriber (packets can be written).
 	Bound bool
-	// LayerBytes are the bytes the source offered per layer so far
-	// (cumulative; the allocator derives bitrates from their growth).
+	// LayerBytes are the bytes the source offered per layer so far, as they
+	// would be on the wire (cumulative; the allocator derives bitrates from
+	// their growth).
 	LayerBytes [NumLayers]uint64
-	// SentBytes are the RTP bytes sent to the subscriber so far, padding
-	// excluded; PaddingBytes the padding-only packets' bytes.
-	SentBytes, PaddingBytes uint64
+	// PaddingBytes are the bytes of padding-only packets sent so far, as on
+	// the wire.
+	PaddingBytes uint64
 }
 
 // AllocationState returns a snapshot for the stream allocator. Safe for
@@ -91,7 +100,6 @@ func (d *DownTrack) AllocationState() AllocationState {
 		Kind:         d.kind,
 		Layers:       d.source.Layers(),
 		Bound:        d.bound.Load() != nil && !d.closed.Load(),
-		SentBytes:    d.stats.bytesSent.Load(),
 		PaddingBytes: d.alloc.paddingBytes.Load(),
 	}
 	for l := range st.LayerBytes {
@@ -158,7 +166,8 @@ func (d *DownTrack) afterCapsChange(changed bool, kf int32) {
 // take the next sequence numbers and repeat the last timestamp, so the
 // stream stays gap-free; they are only sent between frames, after something
 // was delivered, and never more than a short burst per call. It returns the
-// bytes sent (headers included). Safe for concurrent use; like WriteRTP it
+// bytes sent as on the wire (WireOverhead included), the unit of maxBytes.
+// Safe for concurrent use; like WriteRTP it
 // holds the down-track's lock across the (non-blocking) writes so packets
 // leave in sequence order.
 func (d *DownTrack) WritePadding(maxBytes int) int {
@@ -166,7 +175,7 @@ func (d *DownTrack) WritePadding(maxBytes int) int {
 	if b == nil || d.closed.Load() || !d.delivered.Load() {
 		return 0
 	}
-	n := min(maxBytes/(PaddingPacketSize+rtpOverhead), maxPaddingBurst)
+	n := min(maxBytes/PaddingPacketWire, maxPaddingBurst)
 	if n <= 0 {
 		return 0
 	}
@@ -200,7 +209,7 @@ func (d *DownTrack) WritePadding(maxBytes int) int {
 			// The numbers stay reserved: a gap the subscriber may NACK (and miss).
 			continue
 		}
-		size := h.MarshalSize() + PaddingPacketSize
+		size := h.MarshalSize() + PaddingPacketSize + WireOverhead
 		d.alloc.paddingPackets.Add(1)
 		d.alloc.paddingBytes.Add(uint64(size))
 		sent += size

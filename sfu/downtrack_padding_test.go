@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const paddingWire = PaddingPacketSize + rtpOverhead // what WritePadding budgets per packet
+const paddingWire = PaddingPacketWire // what WritePadding budgets per packet
 
 func TestDownTrackPadding(t *testing.T) {
 	t.Parallel()
@@ -37,7 +37,7 @@ func TestDownTrackPadding(t *testing.T) {
 		require.Equal(t, last.PayloadType, p.Header.PayloadType)
 		require.False(t, p.Header.Marker)
 	}
-	require.Equal(t, 3*(pkts[3].Header.MarshalSize()+PaddingPacketSize), sent)
+	require.Equal(t, 3*(pkts[3].Header.MarshalSize()+PaddingPacketSize+WireOverhead), sent)
 	require.Equal(t, uint64(sent), dt.AllocationState().PaddingBytes)
 
 	// Media continues after the padding without a gap.
@@ -56,7 +56,7 @@ func TestDownTrackPadding(t *testing.T) {
 	require.NotZero(t, dt.WritePadding(paddingWire), "frame complete")
 
 	// A burst is bounded.
-	require.Equal(t, maxPaddingBurst, dt.WritePadding(1000*paddingWire)/(pkts[3].Header.MarshalSize()+PaddingPacketSize))
+	require.Equal(t, maxPaddingBurst, dt.WritePadding(1000*paddingWire)/(pkts[3].Header.MarshalSize()+PaddingPacketSize+WireOverhead))
 	checkSequence(t, w.packets())
 }
 

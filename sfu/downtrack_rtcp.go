@@ -174,7 +174,11 @@ func (d *DownTrack) retransmit(b *binding, sn uint16) {
 	d.stats.nacks.Add(1)
 	d.mu.Lock()
 	e, ok := d.seq.lookup(sn)
+	paused := d.fwd.paused
 	d.mu.Unlock()
+	if paused {
+		return // forwarding resumes at a keyframe: old packets are of no use (and would load a congested link)
+	}
 	if !ok || d.closed.Load() {
 		d.missed()
 		return
