@@ -3,6 +3,7 @@ package integration
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,6 +74,10 @@ func TestMeshPresenceAndPropagation(t *testing.T) {
 			return sprintf("%s joined on edge %d: %s", id, edge, missing(remote, id, (*meshClient).joinedAt))
 		})
 		joinProp = append(joinProp, max(0, seen.Sub(announced)))
+		if d := seen.Sub(announced); d > propagationP99 {
+			t.Logf("slow join %s on edge %d: announced %s after connect start; %s", id, edge,
+				announced.Sub(j.since).Round(time.Millisecond), lateness(remote, id, announced, (*meshClient).joinedAt))
+		}
 		joinE2E = append(joinE2E, seen.Sub(j.since))
 
 		leaving := time.Now()
@@ -84,6 +89,9 @@ func TestMeshPresenceAndPropagation(t *testing.T) {
 			return ok
 		}, func() string { return sprintf("%s left edge %d: %s", id, edge, missing(all, id, (*meshClient).leftAt)) })
 		leaveProp = append(leaveProp, seen.Sub(leaving))
+		if d := seen.Sub(leaving); d > propagationP99 {
+			t.Logf("slow leave %s from edge %d: %s", id, edge, lateness(all, id, leaving, (*meshClient).leftAt))
+		}
 	}
 
 	logLatency(t, "join propagation to every other edge (from the join on its own edge)", joinProp)
@@ -150,6 +158,17 @@ func missing(obs []*meshClient, identity string, at func(*meshClient, string) (t
 		}
 	}
 	return "not seen by " + sprintf("%v", out)
+}
+
+// lateness renders when each of obs saw identity, relative to since.
+func lateness(obs []*meshClient, identity string, since time.Time, at func(*meshClient, string) (time.Time, bool)) string {
+	var out []string
+	for _, o := range obs {
+		if t, ok := at(o, identity); ok {
+			out = append(out, sprintf("%s +%s", o.identity, t.Sub(since).Round(time.Millisecond)))
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // logLatency logs the count, p50, p99 and maximum of ds.
