@@ -34,7 +34,7 @@ type allocationConfig struct {
 func defaultAllocationConfig() allocationConfig {
 	return allocationConfig{
 		Tick:         200 * time.Millisecond,
-		ProbeWindow:  250 * time.Millisecond,
+		ProbeWindow:  500 * time.Millisecond,
 		PumpInterval: 10 * time.Millisecond,
 	}
 }

@@ -62,6 +62,7 @@ type subscriberAllocation struct {
 	decisions []allocator.Decision
 	probe     probePump
 	reported  allocReport
+	loggedEst uint64 // estimate last logged
 }
 
 // probePump is the padding schedule of a running probe.
@@ -195,6 +196,8 @@ func (s *subscriberAllocation) step(now time.Time) {
 		s.log.Debug().Stringer("result", r).Msg("probe finished")
 	}
 	estimate, mode := s.est.Estimate()
+	stats := s.est.Stats()
+	s.logEstimate(estimate, mode, stats)
 	var fixed float64
 	s.inputs, s.inputIdx = s.inputs[:0], s.inputIdx[:0]
 	for i, t := range s.tracks {
@@ -202,7 +205,7 @@ func (s *subscriberAllocation) step(now time.Time) {
 		s.metrics.padding.Add(float64(t.paddingSent()))
 		switch {
 		case !t.video():
-			fixed += t.sentRate
+			fixed += t.fixedRate()
 		case !t.state.UserPaused:
 			s.inputs = append(s.inputs, t.input())
 			s.inputIdx = append(s.inputIdx, i)
@@ -213,7 +216,8 @@ func (s *subscriberAllocation) step(now time.Time) {
 		Unconstrained: mode == bwe.ModeNone,
 		CanProbe:      mode == bwe.ModeTWCC,
 		Fixed:         uint64(fixed),
-		Delivered:     s.est.Stats().Delivered,
+		Delivered:     stats.Delivered,
+		Verified:      stats.Verified,
 		Tracks:        s.inputs,
 	}
 	res := s.alloc.Allocate(now, in, s.decisions)
@@ -223,6 +227,21 @@ func (s *subscriberAllocation) step(now time.Time) {
 	if res.Probe > 0 && !s.probe.running {
 		s.startProbe(now, res.Probe, fixed+float64(res.Allocated))
 	}
+}
+
+// logEstimate writes a debug line when the estimate moved by 10 % or more since the last one.
+func (s *subscriberAllocation) logEstimate(estimate uint64, mode bwe.Mode, st bwe.Stats) {
+	if mode == bwe.ModeNone {
+		return
+	}
+	prev := s.loggedEst
+	if prev != 0 && estimate*10 < prev*11 && estimate*10 > prev*9 {
+		return
+	}
+	s.loggedEst = estimate
+	s.log.Debug().Uint64("estimate", estimate).Uint64("previous", prev).Str("reason", st.Reason).
+		Str("mode", mode.String()).Uint64("delivered", st.Delivered).Uint64("capacity", st.Capacity).
+		Dur("queue", st.QueueDelay).Float64("loss", st.LossRatio).Msg("estimate changed")
 }
 
 // apply hands changed decisions to their down-tracks, logs each change and tells the client
@@ -288,13 +307,14 @@ func (s *subscriberAllocation) pumpPadding(now time.Time) {
 	}
 	p.credit += p.rate * now.Sub(p.last).Seconds() / 8
 	p.last = now
-	// Owed padding that could not be sent (mid-frame) is kept for at most 50 ms worth.
-	p.credit = min(p.credit, max(p.rate*0.05/8, float64(sfu.PaddingPacketSize)))
+	// Owed padding that could not be sent (mid-frame) is kept for at most 50 ms worth, and
+	// at least two packets' worth: a slow probe still sends whole packets.
+	p.credit = min(p.credit, max(p.rate*0.05/8, 2*sfu.PaddingPacketWire))
 	start := int(p.credit)
 	budget := start
-	for pass := 0; pass < 2 && budget >= sfu.PaddingPacketSize; pass++ {
+	for pass := 0; pass < 2 && budget >= sfu.PaddingPacketWire; pass++ {
 		for _, t := range s.tracks {
-			if t.video() != (pass == 0) || budget < sfu.PaddingPacketSize {
+			if t.video() != (pass == 0) || budget < sfu.PaddingPacketWire {
 				continue
 			}
 			budget -= t.sink.WritePadding(budget)

@@ -33,7 +33,6 @@ type fakeSink struct {
 	mu          sync.Mutex
 	st          sfu.AllocationState
 	rates       [sfu.NumLayers]uint64 // bits/s offered per layer
-	sentRate    uint64                // bits/s sent (audio)
 	allocations []int32
 	padded      int
 	frameOpen   bool // WritePadding refuses (mid-frame)
@@ -48,7 +47,7 @@ func newFakeVideo(maxLayer int32) *fakeSink {
 
 func newFakeAudio() *fakeSink {
 	return &fakeSink{st: sfu.AllocationState{Kind: webrtc.RTPCodecTypeAudio, Layers: sfu.LayerBit(0), Bound: true},
-		sentRate: 40_000}
+		rates: [sfu.NumLayers]uint64{40_000}}
 }
 
 // advance lets d of media flow.
@@ -58,7 +57,6 @@ func (f *fakeSink) advance(d time.Duration) {
 	for l, r := range f.rates {
 		f.st.LayerBytes[l] += uint64(float64(r) / 8 * d.Seconds())
 	}
-	f.st.SentBytes += uint64(float64(f.sentRate) / 8 * d.Seconds())
 }
 
 func (f *fakeSink) AllocationState() sfu.AllocationState {
@@ -81,7 +79,7 @@ func (f *fakeSink) WritePadding(maxBytes int) int {
 	if f.frameOpen {
 		return 0
 	}
-	n := maxBytes / 275 * 275
+	n := maxBytes / sfu.PaddingPacketWire * sfu.PaddingPacketWire
 	f.padded += n
 	f.st.PaddingBytes += uint64(n)
 	return n
@@ -108,8 +106,10 @@ type fakeEstimator struct {
 }
 
 func (e *fakeEstimator) Estimate() (uint64, bwe.Mode) { return e.estimate, e.mode }
-func (e *fakeEstimator) Stats() bwe.Stats             { return bwe.Stats{Delivered: e.delivered} }
-func (e *fakeEstimator) Update(time.Time)             { e.updates++ }
+func (e *fakeEstimator) Stats() bwe.Stats {
+	return bwe.Stats{Delivered: e.delivered, Verified: true}
+}
+func (e *fakeEstimator) Update(time.Time) { e.updates++ }
 func (e *fakeEstimator) StartProbe(_ time.Time, target uint64) error {
 	e.probes = append(e.probes, target)
 	return nil
@@ -238,7 +238,7 @@ func TestAllocationProbes(t *testing.T) {
 		h.s.pumpPadding(at)
 	}
 	expected := h.s.probe.rate / 8 * (h.s.cfg.ProbeWindow - h.s.cfg.PumpInterval).Seconds() // last pump at end-10ms
-	require.InDelta(t, expected, float64(video.padded), 2*275, "padding bytes over the window")
+	require.InDelta(t, expected, float64(video.padded), 2*sfu.PaddingPacketWire, "padding bytes over the window")
 	require.Zero(t, audio.padded, "video pads first")
 	h.s.pumpPadding(start.Add(h.s.cfg.ProbeWindow))
 	require.False(t, h.s.probe.running)
@@ -300,12 +300,13 @@ func TestAllocTrackMeasures(t *testing.T) {
 	in := tr.input()
 	require.Equal(t, [sfu.NumLayers]uint64{150_000, 500_000, 2_000_000}, in.Bitrates, "defaults, or what the publisher declared")
 	require.Equal(t, uint32(1280*720), in.Pixels)
-	for range 20 {
+	for range 50 {
 		now = now.Add(200 * time.Millisecond)
 		video.advance(200 * time.Millisecond)
 		tr.measure(now)
 	}
 	in = tr.input()
+	// Measurements start from the declared 2M and converge on the 1.5M measured.
 	require.InDelta(t, 1_500_000, float64(in.Bitrates[2]), 20_000, "measured beats declared")
 	// The high layer stops (nobody needs it): its last rate is remembered.
 	video.rates[2] = 0
@@ -337,4 +338,42 @@ func TestTrackMetaFrom(t *testing.T) {
 	require.Equal(t, [sfu.NumLayers]uint32{480 * 270, 0, 1920 * 1080}, m.pixels)
 	require.Equal(t, [sfu.NumLayers]uint64{200_000, 0, 2_500_000}, m.declared)
 	require.Equal(t, uint32(1920*1080), m.pixelsAny)
+}
+
+// TestWireOverheadAgrees: the down-tracks' layer rates and the estimator's rates must be counted
+// in the same unit, or the allocator compares apples with pears.
+func TestWireOverheadAgrees(t *testing.T) {
+	require.Equal(t, sfu.WireOverhead, bwe.PacketOverhead)
+}
+
+func TestAllocTrackAudioRate(t *testing.T) {
+	audio := newFakeAudio()
+	tr := &allocTrack{sink: audio, meta: trackMeta{sid: "TR_a"}}
+	now := time.Unix(0, 0)
+	tr.measure(now)
+	now = now.Add(200 * time.Millisecond)
+	audio.advance(200 * time.Millisecond)
+	tr.measure(now)
+	require.InDelta(t, 40_000, tr.fixedRate(), 1_000, "audio is measured from its first sample, never seeded")
+	audio.st.UserPaused = true
+	tr.measure(now.Add(200 * time.Millisecond))
+	require.Zero(t, tr.fixedRate(), "a paused audio track sends nothing")
+}
+
+// TestAllocationSlowProbePads: a probe only a little above the current rate still sends whole
+// padding packets (owed bytes accumulate past one packet), on a paused video track too.
+func TestAllocationSlowProbePads(t *testing.T) {
+	est := &fakeEstimator{estimate: 61_000, mode: bwe.ModeTWCC}
+	h := newAllocHarness(t, est)
+	video := newFakeVideo(sfu.LayerHigh)
+	video.st.AllocatorPaused = true
+	h.add(video, "TR_v", allocator.SourceCamera)
+	h.s.applyPending()
+	start := h.now
+	h.s.probe = probePump{running: true, end: start.Add(h.s.cfg.ProbeWindow), rate: 34_000, last: start}
+	for at := start; at.Before(start.Add(h.s.cfg.ProbeWindow)); at = at.Add(h.s.cfg.PumpInterval) {
+		h.s.pumpPadding(at)
+	}
+	expected := 34_000.0 / 8 * h.s.cfg.ProbeWindow.Seconds()
+	require.InDelta(t, expected, float64(video.padded), 2*sfu.PaddingPacketWire)
 }

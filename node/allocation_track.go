@@ -20,7 +20,7 @@ type allocSink interface {
 
 const (
 	// rateTimeConstant smooths measured bitrates (keyframes come in bursts).
-	rateTimeConstant = 1500 * time.Millisecond
+	rateTimeConstant = 2 * time.Second
 )
 
 // defaultLayerBitrate stands in for a layer never measured nor declared by the publisher.
@@ -42,9 +42,7 @@ type allocTrack struct {
 
 	measuredAt time.Time
 	lastBytes  [sfu.NumLayers]uint64
-	rates      [sfu.NumLayers]float64 // smoothed bitrate of each layer while it flows
-	lastSent   uint64
-	sentRate   float64 // smoothed bitrate sent to the subscriber (audio)
+	rates      [sfu.NumLayers]float64 // smoothed bitrate of each layer while it flows (as on the wire)
 	lastPad    uint64
 	state      sfu.AllocationState
 
@@ -70,7 +68,7 @@ func (t *allocTrack) measure(now time.Time) {
 	st := t.sink.AllocationState()
 	t.state = st
 	if t.measuredAt.IsZero() {
-		t.measuredAt, t.lastBytes, t.lastSent, t.lastPad = now, st.LayerBytes, st.SentBytes, st.PaddingBytes
+		t.measuredAt, t.lastBytes, t.lastPad = now, st.LayerBytes, st.PaddingBytes
 		return
 	}
 	dt := now.Sub(t.measuredAt)
@@ -79,12 +77,25 @@ func (t *allocTrack) measure(now time.Time) {
 	}
 	for l := range st.LayerBytes {
 		delta := st.LayerBytes[l] - t.lastBytes[l]
-		if delta > 0 {
-			t.rates[l] = ewma(t.rates[l], float64(delta)*8/dt.Seconds(), dt)
+		if delta == 0 {
+			continue
 		}
+		if t.rates[l] == 0 && t.video() {
+			// A video layer starts (or resumes) with a keyframe: its first sample is far
+			// above its rate. Start from what was expected of it instead.
+			t.rates[l] = float64(t.expected(int32(l)))
+		}
+		t.rates[l] = ewma(t.rates[l], float64(delta)*8/dt.Seconds(), dt)
 	}
-	t.sentRate = ewma(t.sentRate, float64(st.SentBytes-t.lastSent)*8/dt.Seconds(), dt)
-	t.measuredAt, t.lastBytes, t.lastSent = now, st.LayerBytes, st.SentBytes
+	t.measuredAt, t.lastBytes = now, st.LayerBytes
+}
+
+// fixedRate is what an audio track sends (everything it is offered, unless paused).
+func (t *allocTrack) fixedRate() float64 {
+	if t.state.UserPaused {
+		return 0
+	}
+	return t.rates[sfu.LayerLow]
 }
 
 // paddingSent returns the padding bytes sent since the last call.
@@ -97,8 +108,20 @@ func (t *allocTrack) paddingSent() uint64 {
 // video reports whether the track is video.
 func (t *allocTrack) video() bool { return t.state.Kind == webrtc.RTPCodecTypeVideo }
 
-// input describes the track to the allocator: measured rates where known, else the publisher's
-// declared ones, else defaults; only for layers the source has.
+// expected is a layer's rate before it was ever measured: what the publisher declared, else a
+// default (a single-layer track is the whole track, not a thumbnail).
+func (t *allocTrack) expected(l int32) uint64 {
+	if d := t.meta.declared[l]; d > 0 {
+		return d
+	}
+	if l == sfu.LayerLow && t.state.Layers == sfu.LayerBit(sfu.LayerLow) {
+		return defaultLayerBitrate(sfu.LayerMid)
+	}
+	return defaultLayerBitrate(l)
+}
+
+// input describes the track to the allocator: measured rates where known (remembered while a
+// layer does not flow), else expected ones; only for layers the source has.
 func (t *allocTrack) input() allocator.Track {
 	st := &t.state
 	in := allocator.Track{ID: t.meta.sid, Source: t.meta.source, MaxLayer: st.SubscriberMaxLayer}
@@ -106,18 +129,11 @@ func (t *allocTrack) input() allocator.Track {
 		if !st.Layers.Has(l) {
 			continue
 		}
-		switch {
-		case t.rates[l] > 0:
+		if t.rates[l] > 0 {
 			in.Bitrates[l] = uint64(t.rates[l])
-		case t.meta.declared[l] > 0:
-			in.Bitrates[l] = t.meta.declared[l]
-		default:
-			in.Bitrates[l] = defaultLayerBitrate(l)
+		} else {
+			in.Bitrates[l] = t.expected(l)
 		}
-	}
-	if st.Layers.Count() == 1 && st.Layers.Has(sfu.LayerLow) && t.rates[0] == 0 && t.meta.declared[0] == 0 {
-		// A single-layer track is the whole track, not a thumbnail.
-		in.Bitrates[0] = defaultLayerBitrate(sfu.LayerMid)
 	}
 	top := min(max(st.SubscriberMaxLayer, 0), sfu.NumLayers-1)
 	in.Pixels = t.meta.pixels[top]
