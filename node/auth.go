@@ -76,7 +76,7 @@ func httpStatus(err error) int {
 		return http.StatusUnauthorized
 	case errors.Is(err, ErrRoomNotFound), errors.Is(err, ErrParticipantGone), errors.Is(err, ErrTrackNotFound):
 		return http.StatusNotFound
-	case errors.Is(err, ErrNodeClosed):
+	case errors.Is(err, ErrNodeClosed), errors.Is(err, ErrDraining):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrBadRequest):
 		return http.StatusBadRequest

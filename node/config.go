@@ -153,6 +153,10 @@ type Config struct {
 	// Standalone runs a single node without gossip and relay: no cluster
 	// ports are opened and no ClusterKey is needed. Join must then be empty.
 	Standalone bool `yaml:"standalone"`
+	// RegionCIDRs maps client address prefixes (CIDR) to region names, for /settings/regions and
+	// for the edges a draining node sends its clients to: a client in a mapped prefix is given
+	// the edges of that region first. Unmapped clients get this edge's region first.
+	RegionCIDRs map[string]string `yaml:"region_cidrs"`
 }
 
 // DefaultConfig returns production defaults. It has no API keys, so it does
@@ -396,6 +400,14 @@ func (c *Config) validateMesh() []error {
 		}
 	}
 
+	for prefix, region := range c.RegionCIDRs {
+		if _, err := netip.ParsePrefix(prefix); err != nil {
+			add("region_cidrs: %q is not a CIDR prefix", prefix)
+		}
+		if strings.TrimSpace(region) == "" {
+			add("region_cidrs: prefix %s maps to an empty region", prefix)
+		}
+	}
 	if c.Standalone && len(c.Join) > 0 {
 		add("join is set, but a standalone node joins no cluster")
 	}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/livekit/protocol/livekit"
@@ -36,6 +37,7 @@ type Node struct {
 	mesh     *mesh        // gossip and relay; nil when standalone (set by Start)
 	cpu      cpuMeter
 	started  time.Time
+	draining atomic.Bool
 	// httpClient calls other edges (forwarded RoomService requests).
 	httpClient *http.Client
 
@@ -128,9 +130,16 @@ func (n *Node) ID() string { return n.cfg.NodeID }
 // Counters exposes the node's media counters.
 func (n *Node) Counters() *sfu.Counters { return n.counters }
 
-// Shutdown sends every participant a leave, closes all rooms and listeners and waits for the
-// node's goroutines, bounded by ctx.
+// Shutdown moves every participant to another edge when one is up (Drain), else sends it a
+// leave; then it closes all rooms and listeners and waits for the node's goroutines, bounded by
+// ctx.
 func (n *Node) Shutdown(ctx context.Context) error {
+	// With other edges up, clients are sent there (drain) instead of being disconnected.
+	if n.otherEdgesUp() {
+		if err := n.Drain(ctx); err != nil {
+			n.log.Warn().Err(err).Msg("drain before shutdown")
+		}
+	}
 	n.mu.Lock()
 	if n.closed {
 		n.mu.Unlock()

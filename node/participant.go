@@ -1,6 +1,7 @@
 package node
 
 import (
+	"net/netip"
 	"time"
 
 	"sync"
@@ -43,6 +44,8 @@ type Participant struct {
 	disconnect   *time.Timer // runs out when a dropped client does not resume
 	closed       bool
 	rtt          uint32
+	remoteIP     netip.Addr            // the client's address at join (for nearest-edge lists)
+	leave        *livekit.LeaveRequest // the leave to send on close instead of a plain disconnect
 }
 
 func newParticipant(n *Node, r *Room, p joinParams, sc *signalConn) *Participant {
@@ -67,6 +70,7 @@ func newParticipant(n *Node, r *Room, p joinParams, sc *signalConn) *Participant
 		log:           r.log.With().Str("participant", g.Identity).Str("pID", sid).Logger(),
 		joinedAt:      time.Now(),
 		autoSubscribe: p.autoSubscribe,
+		remoteIP:      p.remoteIP,
 		grants:        g,
 		name:          g.Name,
 		metadata:      metadata,
@@ -345,12 +349,16 @@ func (p *Participant) close(reason livekit.DisconnectReason, sendLeave bool) {
 		subs = append(subs, s)
 	}
 	pub, sub := p.publisher, p.subscriber
+	override := p.leave
 	p.mu.Unlock()
 	p.node.alloc.stop(p)
 
 	if sig != nil && sendLeave {
-		sig.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_Leave{Leave: &livekit.LeaveRequest{
-			Reason: reason, Action: livekit.LeaveRequest_DISCONNECT}}})
+		leave := &livekit.LeaveRequest{Reason: reason, Action: livekit.LeaveRequest_DISCONNECT}
+		if override != nil {
+			leave = override
+		}
+		sig.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_Leave{Leave: leave}})
 		if p.node.goAdd() {
 			go func() { defer p.node.wg.Done(); sig.flushAndClose("leave") }()
 		} else {

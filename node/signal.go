@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -37,6 +38,7 @@ type joinParams struct {
 	sdk           string
 	attributes    map[string]string
 	metadata      string // v1: the client's own metadata, when its grant allows setting it
+	remoteIP      netip.Addr
 
 	// v1 ("single peer connection") joins: one peer connection, and the client may send its
 	// first publisher offer and add-track requests inside the join request.
@@ -97,12 +99,16 @@ func (n *Node) serveSignal(w http.ResponseWriter, r *http.Request, params params
 	if err == nil {
 		p, err = params(r, grants)
 	}
+	if err == nil && n.draining.Load() && !p.reconnect {
+		err = ErrDraining
+	}
 	if err != nil {
 		n.metrics.authFailures.Inc()
 		n.log.Info().Err(err).Str("remote", r.RemoteAddr).Msg("join refused")
 		writeError(w, err)
 		return
 	}
+	p.remoteIP = remoteIP(r)
 	if !n.goAdd() {
 		writeError(w, ErrNodeClosed)
 		return
