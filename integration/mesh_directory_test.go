@@ -30,7 +30,7 @@ const (
 // the join response), so client-side connect time does not count; the time from the start of
 // the SDK's connect is logged too. A leave is timed from the call to Disconnect.
 func TestMeshPresenceAndPropagation(t *testing.T) {
-	nodes := newMesh(t, meshEdges)
+	nodes := startMesh(t, meshEdges)
 	const room = "presence"
 	var observers []*meshClient
 	edgeOf := map[string]int{}

@@ -18,9 +18,11 @@ import (
 )
 
 // startMesh starts count edge nodes on 127.0.0.1 with ephemeral ports, each joining the first
-// one's gossip, in region "r<i>", and waits until every node sees all of them alive.
+// one's gossip, in region "r<i>", and waits until every node sees all of them alive. When the
+// test ends it also waits for memberlist probes still in flight after the shutdown (awaitProbes).
 func startMesh(t *testing.T, count int) []*node.Node {
 	t.Helper()
+	t.Cleanup(awaitProbes) // registered first: runs after the nodes' shutdown
 	nodes := make([]*node.Node, 0, count)
 	for i := range count {
 		lw := &testLogWriter{t: t}

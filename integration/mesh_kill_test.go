@@ -119,7 +119,7 @@ func startChildEdge(t *testing.T, nodeID, join string) *childEdge {
 // no leave, no goodbye to its clients or to the mesh). Clients on the two surviving edges get
 // the participant-disconnected update for both within 10 s; the time is measured and logged.
 func TestMeshEdgeKilled(t *testing.T) {
-	nodes := newMesh(t, 2)
+	nodes := startMesh(t, 2)
 	var observers []*meshClient
 	for i, n := range nodes {
 		observers = append(observers, meshJoin(t, n.URL(), meshChildRoom, fmt.Sprintf("obs-%d", i), false))

@@ -112,7 +112,7 @@ func waitRelayLayers(t *testing.T, from, to *node.Node, want []int) time.Duratio
 //  4. b1 asks for HIGH again: alice is told to enable the high layer and b1 receives it again
 //     (time to its first keyframe logged: the publisher resumes the paused layer first).
 func TestMeshRelayLayers(t *testing.T) {
-	nodes := newMesh(t, meshEdges)
+	nodes := startMesh(t, meshEdges)
 	a, b, c := nodes[0], nodes[1], nodes[2]
 	const room = "layers"
 	alice := meshJoin(t, a.URL(), room, "alice", true)

@@ -33,7 +33,7 @@ const (
 // stream on the default (high) layer; reliable and lossy data from alice reach both exactly
 // once, and data from bob comes back to alice.
 func TestMeshRelayMediaAndData(t *testing.T) {
-	nodes := newMesh(t, meshEdges)
+	nodes := startMesh(t, meshEdges)
 	const room = "relay"
 	alice := joinRoom(t, nodes[0], room, "alice")
 	bob := joinRoom(t, nodes[1], room, "bob")
@@ -114,7 +114,7 @@ func rate(bytes uint64, d time.Duration) float64 { return float64(bytes) / d.Sec
 // ten (all settled on the high layer): the second rate is at most 1.05 × the first, while B
 // sends its subscribers about ten times as much.
 func TestMeshRelayOneCopy(t *testing.T) {
-	nodes := newMesh(t, 2)
+	nodes := startMesh(t, 2)
 	a, b := nodes[0], nodes[1]
 	const room = "one-copy"
 	alice := joinRoom(t, a, room, "alice")
@@ -164,7 +164,7 @@ func TestMeshRelayOneCopy(t *testing.T) {
 // the first leaves the relay subscriptions stay, when the last leaves they are closed on both
 // ends within 2 s (measured) and A stops sending; a new subscriber opens them again.
 func TestMeshRelayUnsubscribe(t *testing.T) {
-	nodes := newMesh(t, 2)
+	nodes := startMesh(t, 2)
 	a, b := nodes[0], nodes[1]
 	const room = "unsubscribe"
 	alice := joinRoom(t, a, room, "alice")

@@ -18,7 +18,7 @@ import (
 // MutePublishedTrack and RemoveParticipant sent to another edge than the participant's are
 // carried out by edge 0, and every client sees the effect.
 func TestMeshRoomService(t *testing.T) {
-	nodes := newMesh(t, meshEdges)
+	nodes := startMesh(t, meshEdges)
 	const room = "mesh-service"
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -13,21 +13,12 @@ import (
 	lksdk "github.com/livekit/server-sdk-go/v2"
 	"github.com/stretchr/testify/require"
 
-	"github.com/edgemesh/edge/node"
 	"github.com/edgemesh/edge/relay"
 )
 
 // Helpers of the multi-edge tests: clients whose participant events carry the time they
 // arrived, a watcher of the dynacast layer updates the SDK applies, relay counters and latency
 // statistics.
-
-// newMesh is startMesh for the tests of this file set: it also waits, when the test ends and
-// after the nodes have shut down, for memberlist probes still in flight (see awaitProbes).
-func newMesh(t *testing.T, count int) []*node.Node {
-	t.Helper()
-	t.Cleanup(awaitProbes) // registered first: runs after the nodes' shutdown
-	return startMesh(t, count)
-}
 
 // probeLinger bounds how long memberlist's probe goroutine may outlive Shutdown: one probe
 // interval scaled by its health awareness (at most 8 × 500 ms), which failed probes of a
@@ -36,7 +27,7 @@ const probeLinger = 5 * time.Second
 
 // awaitProbes waits (bounded by probeLinger) until no memberlist probe is in flight. memberlist's
 // Shutdown does not wait for a probe that has started; the probe ends on its own timer. Without
-// this, the package's leak check may catch it when this test runs last.
+// this, the package's leak check may catch it when a mesh test runs last.
 func awaitProbes() {
 	buf := make([]byte, 1<<20)
 	pollUntil(probeLinger, func() bool {
