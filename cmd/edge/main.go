@@ -14,12 +14,13 @@ import (
 	"github.com/edgemesh/edge/node"
 )
 
-const usage = `edge: a LiveKit-protocol SFU edge node.
+const usage = `edge: an edge relay mesh SFU that speaks LiveKit's signaling protocol.
 
 Usage:
-  edge serve   [flags]   run an edge node (edge serve -h for flags)
-  edge token   [flags]   print an access token (edge token -h for flags)
+  edge serve    [flags]  run an edge node (edge serve -h for flags)
+  edge token    [flags]  print an access token (edge token -h for flags)
   edge topology [flags]  show the mesh: nodes, links, rooms, relay trees (edge topology -h)
+  edge drain    [flags]  drain an edge: its clients move to other edges (edge drain -h)
   edge version           print the version
 
 Quick start:
@@ -69,6 +70,8 @@ func (a *app) run(args []string) int {
 		return a.token(rest)
 	case "topology":
 		return a.topology(rest)
+	case "drain":
+		return a.drain(rest)
 	case "version", "--version", "-version":
 		fmt.Fprintln(a.stdout, versionString())
 		return 0

@@ -173,10 +173,15 @@ func signingKey(cfg *node.Config, apiKey, apiSecret string) (string, string, err
 	return apiKey, cfg.Keys[apiKey], nil
 }
 
-// topologyEndpoint turns the --url of an edge into the URL of its topology document. ws and wss
-// URLs (what clients are given) map to http and https; a bare host:port means http. Without
-// --url it is the configured node on this host.
+// topologyEndpoint turns the --url of an edge into the URL of its topology document.
 func topologyEndpoint(raw string, cfg *node.Config) (string, error) {
+	return adminEndpoint(raw, cfg, topologyPath)
+}
+
+// adminEndpoint turns the --url of an edge into the URL of one of its admin resources. ws and
+// wss URLs (what clients are given) map to http and https; a bare host:port means http. Without
+// --url it is the configured node on this host.
+func adminEndpoint(raw string, cfg *node.Config, path string) (string, error) {
 	if raw == "" {
 		host := "127.0.0.1"
 		if ip := net.ParseIP(cfg.Bind); ip != nil && !ip.IsUnspecified() {
@@ -206,7 +211,7 @@ func topologyEndpoint(raw string, cfg *node.Config) (string, error) {
 	if u.Host == "" {
 		return "", fmt.Errorf("%w: --url %q has no host", errUsage, raw)
 	}
-	u.Path = strings.TrimSuffix(u.Path, "/") + topologyPath
+	u.Path = strings.TrimSuffix(u.Path, "/") + path
 	u.RawPath, u.RawQuery, u.Fragment = "", "", ""
 	return u.String(), nil
 }
