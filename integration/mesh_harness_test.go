@@ -22,6 +22,12 @@ import (
 // test ends it also waits for memberlist probes still in flight after the shutdown (awaitProbes).
 func startMesh(t *testing.T, count int) []*node.Node {
 	t.Helper()
+	return startMeshWith(t, count, nil)
+}
+
+// startMeshWith is startMesh with a hook that adjusts edge i's configuration.
+func startMeshWith(t *testing.T, count int, configure func(i int, cfg *node.Config)) []*node.Node {
+	t.Helper()
 	t.Cleanup(awaitProbes) // registered first: runs after the nodes' shutdown
 	nodes := make([]*node.Node, 0, count)
 	for i := range count {
@@ -37,6 +43,9 @@ func startMesh(t *testing.T, count int) []*node.Node {
 		}
 		if i > 0 {
 			cfg.Join = []string{nodes[0].GossipAddr()}
+		}
+		if configure != nil {
+			configure(i, &cfg)
 		}
 		level, err := zerolog.ParseLevel(cfg.LogLevel)
 		require.NoError(t, err)

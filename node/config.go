@@ -157,6 +157,9 @@ type Config struct {
 	// for the edges a draining node sends its clients to: a client in a mapped prefix is given
 	// the edges of that region first. Unmapped clients get this edge's region first.
 	RegionCIDRs map[string]string `yaml:"region_cidrs"`
+	// RelayPacketConn, if set, is the UDP socket the relay uses instead of listening on
+	// RelayPort (tests wrap one to impair the relay link). The node does not close it.
+	RelayPacketConn net.PacketConn `yaml:"-"`
 }
 
 // DefaultConfig returns production defaults. It has no API keys, so it does

@@ -53,6 +53,7 @@ func (n *Node) startMesh(ctx context.Context) error {
 		NodeID:     n.cfg.NodeID,
 		ClusterKey: secret,
 		ListenAddr: net.JoinHostPort(n.cfg.Bind, strconv.Itoa(n.cfg.RelayPort)),
+		PacketConn: n.cfg.RelayPacketConn,
 		Tracks:     n,
 		OnData:     n.onRelayData,
 		Logger:     n.log,
