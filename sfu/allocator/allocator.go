@@ -254,7 +254,7 @@ func (a *Allocator) Allocate(now time.Time, in Input, out []Decision) Result {
 			res.Allocated += d.Bitrate
 		}
 		d.Limited = l < wanted(t)
-		a.remember(now, st, l)
+		a.remember(now, st, l, d.Limited)
 		res.Decisions = append(res.Decisions, d)
 	}
 	a.forget()
@@ -282,9 +282,15 @@ func (a *Allocator) states(tracks []Track) {
 }
 
 // remember records decision l for st at now and starts or extends its hold
-// after a downgrade.
-func (a *Allocator) remember(now time.Time, st *trackState, l int32) {
-	if st.layer != unseen && l < st.layer {
+// after a downgrade the bandwidth forced (limited). A downgrade the
+// subscriber asked for (its cap fell) is no congestion signal: it clears the
+// hold instead, so asking for the higher layer again is answered at once.
+func (a *Allocator) remember(now time.Time, st *trackState, l int32, limited bool) {
+	if st.layer != unseen && l < st.layer && !limited {
+		st.holdUntil = time.Time{}
+		st.upSince = false
+	}
+	if st.layer != unseen && l < st.layer && limited {
 		switch {
 		case st.lastDown.IsZero() || now.Sub(st.lastDown) >= a.cfg.FlapWindow:
 			st.hold = a.cfg.HoldBase

@@ -402,3 +402,19 @@ func TestSteppedDownKeepsHold(t *testing.T) {
 		{5 * time.Second, 2_000_000, 2, true}, // 3 s after the last step down
 	})
 }
+
+// TestSubscriberCapNoHold: a subscriber lowering its own cap is no congestion: raising it again
+// is answered at once (no hold, no flap doubling), however often it toggles.
+func TestSubscriberCapNoHold(t *testing.T) {
+	a := New(Config{})
+	at := func(s time.Duration, maxLayer int32) int32 {
+		r := a.Allocate(t0.Add(s), Input{Estimate: 3_000_000, Tracks: []Track{cam("a", maxLayer, px720)}}, nil)
+		return r.Decisions[0].Layer
+	}
+	require.Equal(t, int32(2), at(0, 2))
+	for i := range 4 {
+		base := time.Duration(i) * time.Second
+		require.Equal(t, int32(0), at(base+200*time.Millisecond, 0), "round %d: down to the cap", i)
+		require.Equal(t, int32(2), at(base+400*time.Millisecond, 2), "round %d: straight back up", i)
+	}
+}
