@@ -157,6 +157,10 @@ type Config struct {
 	// for the edges a draining node sends its clients to: a client in a mapped prefix is given
 	// the edges of that region first. Unmapped clients get this edge's region first.
 	RegionCIDRs map[string]string `yaml:"region_cidrs"`
+	// RelayMode chooses relay routes: "direct" (default: an edge pulls a track straight from the
+	// publisher's edge) or "regional" (each region has a hub; a track crosses each region
+	// boundary once and fans out inside the region). Every edge of a mesh must use the same.
+	RelayMode string `yaml:"relay_mode"`
 	// RelayPacketConn, if set, is the UDP socket the relay uses instead of listening on
 	// RelayPort (tests wrap one to impair the relay link). The node does not close it.
 	RelayPacketConn net.PacketConn `yaml:"-"`
@@ -411,6 +415,9 @@ func (c *Config) validateMesh() []error {
 			add("region_cidrs: prefix %s maps to an empty region", prefix)
 		}
 	}
+	if c.RelayMode != "" && c.RelayMode != "direct" && c.RelayMode != "regional" {
+		add("relay_mode %q is not direct or regional", c.RelayMode)
+	}
 	if c.Standalone && len(c.Join) > 0 {
 		add("join is set, but a standalone node joins no cluster")
 	}
@@ -639,6 +646,7 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	port("EDGE_RELAY_PORT", &c.RelayPort)
 	str("EDGE_SIGNAL_URL", &c.SignalURL)
 	boolean("EDGE_STANDALONE", &c.Standalone)
+	str("EDGE_RELAY_MODE", &c.RelayMode)
 	return errors.Join(errs...)
 }
 

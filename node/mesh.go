@@ -34,8 +34,9 @@ type mesh struct {
 	dials map[string]*sync.Mutex
 
 	rates  linkRates
-	pullMu sync.Mutex        // guards pulled
-	pulled map[string]string // track sid -> edge this node pulls it from
+	pullMu sync.Mutex                    // guards pulled
+	pulled map[string]string             // track sid -> edge this node pulls it from
+	copies map[string]*relay.RemoteTrack // track sid -> this node's relay copy
 }
 
 // startMesh joins the cluster and opens the relay endpoint, unless the node is standalone.
@@ -48,7 +49,7 @@ func (n *Node) startMesh(ctx context.Context) error {
 		return err
 	}
 	m := &mesh{n: n, log: n.log.With().Str("component", "mesh").Logger(), stop: make(chan struct{}),
-		dials: map[string]*sync.Mutex{}, pulled: map[string]string{}}
+		dials: map[string]*sync.Mutex{}, pulled: map[string]string{}, copies: map[string]*relay.RemoteTrack{}}
 	m.relay, err = relay.New(relay.Config{
 		NodeID:     n.cfg.NodeID,
 		ClusterKey: secret,
@@ -78,7 +79,7 @@ func (n *Node) startMesh(ctx context.Context) error {
 		return fmt.Errorf("gossip: %w", err)
 	}
 	m.dir = m.cluster.Directory()
-	m.cancels = append(m.cancels, m.dir.Subscribe(n.onDirectoryEvent))
+	m.cancels = append(m.cancels, m.dir.Subscribe(n.onDirectoryEvent), m.cluster.SubscribeNodes(m.onNodeEvent))
 	if err := m.cluster.Start(ctx); err != nil {
 		_ = m.relay.Close()
 		return fmt.Errorf("gossip: %w", err)
@@ -202,13 +203,14 @@ func (n *Node) load() gossip.Load {
 }
 
 // LookupTrack implements relay.LocalTracks: the local source of a track this node publishes.
+// In regional mode a hub also serves tracks it pulls from elsewhere.
 func (n *Node) LookupTrack(trackSid string) (sfu.TrackSource, bool) {
 	for _, r := range n.roomList() {
 		if _, pt := r.findPublished(trackSid); pt != nil {
 			return pt.receiver, true
 		}
 	}
-	return nil, false
+	return n.lookupRemote(trackSid)
 }
 
 // publishParticipant writes a local participant's current state into the directory.

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/edgemesh/edge/gossip"
+	"github.com/edgemesh/edge/relay"
 	"github.com/edgemesh/edge/sfu"
 )
 
@@ -240,19 +241,34 @@ func (p *Participant) maybeSubscribeRemote(rp *remoteParticipant, t *livekit.Tra
 		defer p.node.wg.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), remoteSubscribeTimeout)
 		defer cancel()
-		peer, err := m.peer(ctx, rp.nodeID)
-		if err != nil {
-			p.log.Warn().Err(err).Str("track", t.Sid).Str("node", rp.nodeID).Msg("relay dial failed")
-			return
-		}
-		rt, err := peer.Subscribe(ctx, t.Sid)
+		rt, err := m.pull(ctx, t.Sid, rp.nodeID)
 		if err != nil {
 			p.log.Warn().Err(err).Str("track", t.Sid).Str("node", rp.nodeID).Msg("relay subscribe failed")
 			return
 		}
-		m.notePulled(t.Sid, rp.nodeID, rt.Done())
 		p.attach(rt, trackRef{info: t, publisherSid: rp.info.Sid, publisher: rp.info.Identity}, explicit)
+		p.watchCopy(rt, t.Sid, explicit)
 	}()
+}
+
+// watchCopy pulls a track again when its relay copy ends while the track is still published
+// and p still wants it (an upstream edge died, a link broke): along a route around the failure.
+func (p *Participant) watchCopy(rt *relay.RemoteTrack, sid string, explicit bool) {
+	select {
+	case <-rt.Done():
+	case <-p.node.mesh.stop:
+		return
+	}
+	t := time.NewTimer(resubscribeDelay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-p.node.mesh.stop:
+		return
+	}
+	if rp, ti := p.room.findRemoteTrack(sid); ti != nil && !p.isClosed() {
+		p.maybeSubscribeRemote(rp, ti, explicit)
+	}
 }
 
 // wants reports whether p should be subscribed to track sid now.

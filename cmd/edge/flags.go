@@ -40,6 +40,7 @@ type configFlags struct {
 	relayPort  int
 	signalURL  string
 	standalone bool
+	relayMode  string
 }
 
 // stringList is a flag.Value that collects every occurrence of a repeatable flag, unparsed.
@@ -84,6 +85,7 @@ func addConfigFlags(fs *flag.FlagSet, set configFlagSet) *configFlags {
 	fs.IntVar(&cf.relayPort, "relay-port", node.DefaultRelayPort, "QUIC relay UDP `port`, 0 = ephemeral (env EDGE_RELAY_PORT)")
 	fs.StringVar(&cf.signalURL, "signal-url", "", "ws:// or wss:// `URL` other edges give clients (default ws://<advertised ip>:<port>; env EDGE_SIGNAL_URL)")
 	fs.BoolVar(&cf.standalone, "standalone", false, "single node: no gossip, no relay, no cluster key (env EDGE_STANDALONE)")
+	fs.StringVar(&cf.relayMode, "relay-mode", "", "relay routes: `direct` (default) or regional (one hub per region; env EDGE_RELAY_MODE)")
 	return cf
 }
 
@@ -154,6 +156,7 @@ func (cf *configFlags) layer(base node.Config, set map[string]bool, getenv func(
 	str("cluster-key", &c.ClusterKey, cf.clusterKey)
 	num("relay-port", &c.RelayPort, cf.relayPort)
 	str("signal-url", &c.SignalURL, cf.signalURL)
+	str("relay-mode", &c.RelayMode, cf.relayMode)
 	if set["standalone"] {
 		c.Standalone = cf.standalone
 	}

@@ -1,0 +1,134 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/edgemesh/edge/gossip"
+	"github.com/edgemesh/edge/relay"
+	"github.com/edgemesh/edge/sfu"
+	"github.com/edgemesh/edge/topology"
+)
+
+// resubscribeDelay is how long a subscriber waits before pulling a track again after its relay
+// copy ended while the track is still published (an upstream edge died or its link broke).
+const resubscribeDelay = 200 * time.Millisecond
+
+// relayMode is the configured route mode.
+func (n *Node) relayMode() topology.Mode {
+	if n.cfg.RelayMode == string(topology.ModeRegional) {
+		return topology.ModeRegional
+	}
+	return topology.ModeDirect
+}
+
+// upstream is the edge this node pulls a track published on publisherNode from: the publisher's
+// edge in direct mode; in regional mode the route topology computes from the live members
+// (through the region hubs), recomputed on every call so that a dead hub is routed around.
+func (m *mesh) upstream(publisherNode string) (string, error) {
+	self := m.n.cfg.NodeID
+	if m.n.relayMode() != topology.ModeRegional {
+		return publisherNode, nil
+	}
+	var nodes []topology.Node
+	for _, ni := range m.cluster.Nodes() {
+		nodes = append(nodes, topoNode(ni))
+	}
+	tree, err := topology.Routes(topology.RouteParams{Mode: topology.ModeRegional, Nodes: nodes,
+		Publisher: publisherNode, Subscribers: []string{self}})
+	if err != nil {
+		return "", err
+	}
+	parent, ok := tree.Upstream(self)
+	if !ok {
+		return "", fmt.Errorf("no route from %s to %s", publisherNode, self)
+	}
+	return parent, nil
+}
+
+// pull returns this node's relay copy of a track published on publisherNode, subscribing along
+// the route when there is none yet. Every caller shares one copy per track.
+func (m *mesh) pull(ctx context.Context, trackSid, publisherNode string) (*relay.RemoteTrack, error) {
+	from, err := m.upstream(publisherNode)
+	if err != nil {
+		return nil, err
+	}
+	peer, err := m.peer(ctx, from)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := peer.Subscribe(ctx, trackSid)
+	if err != nil {
+		return nil, err
+	}
+	m.notePulled(trackSid, from, rt.Done())
+	m.pullMu.Lock()
+	m.copies[trackSid] = rt
+	m.pullMu.Unlock()
+	return rt, nil
+}
+
+// lookupRemote serves a track this node does not publish to a downstream edge (this node is
+// its region's hub in regional mode): it pulls the track along its own route and hands out the
+// relay copy as the source, so the track crosses each region boundary once.
+func (n *Node) lookupRemote(trackSid string) (sfu.TrackSource, bool) {
+	m := n.mesh
+	if m == nil || n.relayMode() != topology.ModeRegional {
+		return nil, false
+	}
+	for _, r := range n.roomList() {
+		if rp, _ := r.findRemoteTrack(trackSid); rp != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), remoteSubscribeTimeout)
+			defer cancel()
+			rt, err := m.pull(ctx, trackSid, rp.nodeID)
+			if err != nil {
+				n.log.Warn().Err(err).Str("track", trackSid).Msg("hub pull failed")
+				return nil, false
+			}
+			return rt, true
+		}
+	}
+	// The room may have no local participant: look the track up in the directory.
+	for _, re := range m.dir.Rooms() {
+		for _, e := range m.dir.Participants(re.Room.Name) {
+			if e.NodeID == n.cfg.NodeID || findTrack(e.Info.Tracks, trackSid) == nil {
+				continue
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), remoteSubscribeTimeout)
+			defer cancel()
+			rt, err := m.pull(ctx, trackSid, e.NodeID)
+			if err != nil {
+				n.log.Warn().Err(err).Str("track", trackSid).Msg("hub pull failed")
+				return nil, false
+			}
+			return rt, true
+		}
+	}
+	return nil, false
+}
+
+// onNodeEvent closes the relay copies pulled from an edge that died or left, so that their
+// subscribers re-pull along a new route at once instead of waiting for the link to time out.
+func (m *mesh) onNodeEvent(ev gossip.NodeEvent) {
+	if ev.Kind != gossip.NodeLeft && ev.Node.Liveness == gossip.Alive {
+		return
+	}
+	gone := ev.Node.ID
+	m.pullMu.Lock()
+	var drop []*relay.RemoteTrack
+	for sid, from := range m.pulled {
+		if from == gone {
+			if rt := m.copies[sid]; rt != nil {
+				drop = append(drop, rt)
+			}
+		}
+	}
+	m.pullMu.Unlock()
+	for _, rt := range drop {
+		rt.Close()
+	}
+	if len(drop) > 0 {
+		m.log.Info().Str("edge", gone).Int("tracks", len(drop)).Msg("upstream edge gone: re-routing its tracks")
+	}
+}
