@@ -37,7 +37,9 @@ func TestRegionalRelay(t *testing.T) {
 		st, ok := nodes[i].RelayPeerStats(from)
 		return ok && st.Subscriptions > 0
 	}
-	waitFor(t, func() bool { return pulls(3, "edge-2") && pulls(2, "edge-0") && pulls(4, "edge-0") && pulls(1, "edge-0") },
+	waitFor(t, func() bool {
+		return pulls(3, "edge-2") && pulls(2, "edge-0") && pulls(4, "edge-0") && pulls(1, "edge-0")
+	},
 		func() string { return "relay routes are not the regional tree" })
 	require.False(t, pulls(3, "edge-0"), "edge-3 pulls straight from the publisher's edge")
 	// Region r1 receives the track once: edge-2 from edge-0, nothing else from outside r1.
