@@ -156,7 +156,7 @@ func (n *Node) adminAuth(w http.ResponseWriter, r *http.Request) bool {
 
 // topologyDocument assembles the mesh view, asking every live edge for its local view.
 func (n *Node) topologyDocument(ctx context.Context) topology.Document {
-	doc := topology.Document{Node: n.cfg.NodeID, Generated: time.Now(), Mode: topology.ModeDirect}
+	doc := topology.Document{Node: n.cfg.NodeID, Generated: time.Now(), Mode: n.relayMode()}
 	if n.mesh == nil {
 		l := n.load()
 		doc.Nodes = []topology.Node{{ID: n.cfg.NodeID, Region: n.cfg.Region, State: topology.StateActive,
