@@ -25,6 +25,8 @@ import (
 const (
 	meshChildEnv     = "EDGE_MESH_CHILD"      // node id of the child edge
 	meshChildJoinEnv = "EDGE_MESH_CHILD_JOIN" // gossip address to join
+	meshChildRegion  = "EDGE_MESH_CHILD_REGION"
+	meshChildMode    = "EDGE_MESH_CHILD_RELAY_MODE"
 	meshChildRoom    = "killed"
 	meshChildReady   = "MESHCHILD ready "
 	meshChildVictims = 2
@@ -44,6 +46,10 @@ func TestMeshChildEdge(t *testing.T) {
 	cfg := node.DevConfig()
 	cfg.NodeID = id
 	cfg.Region = "child"
+	if r := os.Getenv(meshChildRegion); r != "" {
+		cfg.Region = r
+	}
+	cfg.RelayMode = os.Getenv(meshChildMode)
 	cfg.Port, cfg.RTCTCPPort, cfg.RTCUDPPort, cfg.GossipPort, cfg.RelayPort = 0, 0, 0, 0, 0
 	cfg.Join = []string{os.Getenv(meshChildJoinEnv)}
 	cfg.LogLevel = "warn"
@@ -72,10 +78,10 @@ type childEdge struct {
 
 // startChildEdge starts the child edge nodeID joining the gossip address join and waits until
 // it is ready. The child is killed (if still running) and reaped when the test ends.
-func startChildEdge(t *testing.T, nodeID, join string) *childEdge {
+func startChildEdge(t *testing.T, nodeID, join string, env ...string) *childEdge {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestMeshChildEdge$", "-test.count=1")
-	cmd.Env = append(os.Environ(), meshChildEnv+"="+nodeID, meshChildJoinEnv+"="+join)
+	cmd.Env = append(append(os.Environ(), meshChildEnv+"="+nodeID, meshChildJoinEnv+"="+join), env...)
 	lw := &testLogWriter{t: t}
 	cmd.Stderr = lw
 	stdin, err := cmd.StdinPipe()

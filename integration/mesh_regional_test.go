@@ -67,3 +67,38 @@ func TestRegionalRelay(t *testing.T) {
 	require.Less(t, took, 5*time.Second)
 	require.True(t, pulls(3, "edge-0"), "edge-3 did not re-route to the feeder edge")
 }
+
+// TestRegionalHubKilled: r1's hub is an edge in a child process, killed with SIGKILL (no leave):
+// once the mesh declares it dead, r1's other edge pulls the track around it and its subscriber
+// gets media again within 5 s of the kill (failure detection included).
+func TestRegionalHubKilled(t *testing.T) {
+	regions := []string{"r0", "r1"} // in-process edge-0 (publisher) and edge-1 (r1, subscriber)
+	nodes := startMeshWith(t, len(regions), func(i int, cfg *node.Config) {
+		cfg.Region = regions[i]
+		cfg.RelayMode = "regional"
+	})
+	// The child "edge-0h" sorts before "edge-1": it is r1's hub.
+	hub := startChildEdge(t, "edge-0h", nodes[0].GossipAddr(), meshChildRegion+"=r1", meshChildMode+"=regional")
+	waitFor(t, func() bool { return nodes[1].AliveNodes() == 3 }, func() string { return "the hub did not join" })
+
+	a := joinRoom(t, nodes[0], "hubkill", "alice")
+	mic := publishMic(t, a)
+	b := joinRoom(t, nodes[1], "hubkill", "bob")
+	waitPackets(t, b.subscribed(t, mic.pub.SID()), 30, "bob receives alice through r1's hub")
+	viaHub := func() bool {
+		st, ok := nodes[1].RelayPeerStats("edge-0h")
+		return ok && st.Subscriptions > 0
+	}
+	waitFor(t, viaHub, func() string { return "edge-1 does not pull through its hub" })
+
+	before := b.ev.recorder(mic.pub.SID())
+	killed := time.Now()
+	require.NoError(t, hub.cmd.Process.Kill()) // the process this test started
+	waitFor(t, func() bool {
+		r := b.ev.recorder(mic.pub.SID())
+		return r != nil && r != before && r.count() > 10
+	}, func() string { return "bob got no media after his hub was killed" })
+	took := time.Since(killed)
+	t.Logf("regional: hub SIGKILLed; bob received media again after %v (failure detection included)", took)
+	require.Less(t, took, 5*time.Second)
+}
