@@ -18,6 +18,7 @@ func (n *Node) routes() http.Handler {
 	mux.HandleFunc("/healthz", n.handleHealth)
 	mux.HandleFunc("/admin/nodes", n.handleAdminNodes)
 	mux.HandleFunc("/admin/topology", n.handleAdminTopology)
+	mux.HandleFunc("/admin/mesh", n.handleAdminMesh)
 	mux.HandleFunc("/admin/drain", n.handleAdminDrain)
 	mux.HandleFunc("/settings/regions", n.handleRegions)
 	mux.Handle("/metrics", promhttp.HandlerFor(n.metrics.registry, promhttp.HandlerOpts{}))
