@@ -121,6 +121,7 @@ type Estimator struct {
 	lossStart     int64
 	lossRatio     float64
 	capacity      uint64 // last measured bottleneck rate, 0 if unknown
+	capacityAt    int64  // when it was measured
 	holdUntil     int64  // no decrease before
 	increaseAfter int64  // no increase before
 	lastIncrease  int64
@@ -190,6 +191,7 @@ func (e *Estimator) OnTransportCC(fb *rtcp.TransportLayerCC, now time.Time) erro
 	e.refUnits = unwrapReference(fb.ReferenceTime, e.refUnits)
 	r := newTWCCReader(fb, e.refUnits)
 	minOWD := int64(math.MaxInt64)
+	probeOWD, probeSend := int64(0), int64(math.MinInt64) // of the newest probe packet reported
 	var err error
 	for {
 		st, ok, werr := r.next()
@@ -211,6 +213,8 @@ func (e *Estimator) OnTransportCC(fb *rtcp.TransportLayerCC, now time.Time) erro
 			e.baseline.add(st.arrivalUS, owd)
 			if !inProbe {
 				minOWD = min(minOWD, owd)
+			} else if sendUS > probeSend {
+				probeOWD, probeSend = owd, sendUS
 			}
 		}
 		if !inProbe {
@@ -227,6 +231,9 @@ func (e *Estimator) OnTransportCC(fb *rtcp.TransportLayerCC, now time.Time) erro
 	}
 	if minOWD != math.MaxInt64 {
 		e.observeQueue(nowUS, minOWD)
+	}
+	if probeSend != math.MinInt64 {
+		e.watchProbe(nowUS, probeOWD)
 	}
 	e.observeLoss(nowUS)
 	e.update(nowUS)
@@ -297,7 +304,7 @@ func (e *Estimator) update(nowUS int64) {
 		e.decrease(nowUS, delivered)
 	case !congested && e.lossRatio <= lossHoldThreshold && nowUS >= e.increaseAfter:
 		if delivered > e.capacity && e.capacity > 0 {
-			e.capacity = delivered
+			e.capacity, e.capacityAt = delivered, nowUS
 		}
 		e.increase(nowUS, delivered)
 	}
@@ -308,7 +315,7 @@ func (e *Estimator) update(nowUS int64) {
 func (e *Estimator) decrease(nowUS int64, delivered uint64) {
 	est := float64(e.estimate.Load())
 	if delivered > 0 {
-		e.capacity = delivered
+		e.capacity, e.capacityAt = delivered, nowUS
 		est = min(est, decreaseFactor*float64(delivered))
 	} else {
 		est /= 2

@@ -248,3 +248,29 @@ func TestEstimatorVerified(t *testing.T) {
 	f.steady(1000, 10_000, 1_000_000, 2_000_000, func(t int64) int64 { return 20_000 + (t-1_000_000)/5 }, nil)
 	require.True(t, f.e.Stats().Verified)
 }
+
+// TestEstimatorProbeAbort: a probe whose packets queue is closed early, and
+// judged congested.
+func TestEstimatorProbeAbort(t *testing.T) {
+	f := newFeeder(t, Config{InitialBitrate: 1_000_000})
+	f.steady(1250, 10_000, 0, 500_000, constDelay(20_000), nil) // baseline: 20 ms
+	require.NoError(t, f.e.StartProbe(f.at(500_000), 5_000_000))
+	require.True(t, f.e.ProbeWindowOpen())
+	// Probe packets every ms, each queued 1 ms longer than the one before.
+	for i := range 100 {
+		s := int64(500_000 + i*1000)
+		f.send(1250, s, s+20_000+int64(i)*1000)
+		if i == 50 {
+			f.flush(s + 30_000) // the report shows ~50 ms of queue: still open
+			require.True(t, f.e.ProbeWindowOpen())
+		}
+	}
+	f.flush(620_000 + 100_000) // now ~100 ms of queue
+	require.False(t, f.e.ProbeWindowOpen(), "closed early")
+	f.send(1250, 730_000, 760_000)
+	f.flush(770_000)
+	r, ok := f.e.ProbeResult()
+	require.True(t, ok)
+	require.True(t, r.Aborted)
+	require.True(t, r.Congested, "%v", r)
+}

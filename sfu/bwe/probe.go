@@ -10,13 +10,16 @@ import (
 
 // Probe evaluation.
 const (
-	probeTimeoutUS      = 1_500_000 // after the window ends, give up waiting for its feedback
-	probeMinPackets     = 10        // received packets needed to measure a window
-	probeMinSpanUS      = 40_000    // and the time they must span
-	probeDeliveredRatio = 0.9       // receive rate below this share of the send rate: bottleneck hit
-	probeGrowthUS       = 30_000    // or queueing delay growing by more than this over the window
-	probeDrainHoldUS    = 500_000   // no decrease right after a probe: its queue is draining
-	probeDrainMaxUS     = 3_000_000 // a congested probe's queue (delay, loss) is ignored until it drained, at most this long
+	probeTimeoutUS      = 1_500_000  // after the window ends, give up waiting for its feedback
+	probeMinPackets     = 10         // received packets needed to measure a window
+	probeMinSpanUS      = 40_000     // and the time they must span
+	probeDeliveredRatio = 0.8        // receive rate below this share of the send rate: bottleneck hit
+	probeGrowthUS       = 30_000     // or queueing delay growing by more than this over the window
+	probeSomeGrowthUS   = 5_000      // a short receive rate needs at least this growth to count
+	probeDrainHoldUS    = 500_000    // no decrease right after a probe: its queue is draining
+	probeDrainMaxUS     = 3_000_000  // a congested probe's queue (delay, loss) is ignored until it drained, at most this long
+	probeAbortQueueUS   = 60_000     // an open window whose packets queue longer than this is closed early
+	capacityMemoryUS    = 10_000_000 // a capacity measured this recently is averaged with a new probe's
 )
 
 // ProbeResult is the outcome of one probe window.
@@ -31,6 +34,8 @@ type ProbeResult struct {
 	Success bool
 	// DelayGrowth is how much the queueing delay grew over the window.
 	DelayGrowth time.Duration
+	// Aborted: the window was closed early because its packets queued.
+	Aborted bool
 	// Congested is true if the window hit the bottleneck (it was received
 	// markedly slower than sent, or the queue grew); its receive rate became
 	// the capacity.
@@ -40,8 +45,8 @@ type ProbeResult struct {
 }
 
 func (r ProbeResult) String() string {
-	return fmt.Sprintf("target=%d send=%d recv=%d growth=%v success=%t congested=%t estimate=%d",
-		r.Target, r.SendRate, r.ReceiveRate, r.DelayGrowth, r.Success, r.Congested, r.Estimate)
+	return fmt.Sprintf("target=%d send=%d recv=%d growth=%v aborted=%t success=%t congested=%t estimate=%d",
+		r.Target, r.SendRate, r.ReceiveRate, r.DelayGrowth, r.Aborted, r.Success, r.Congested, r.Estimate)
 }
 
 // probeArrival is one received packet of a probe window.
@@ -56,6 +61,7 @@ type probeCluster struct {
 	active     bool
 	startUS    int64
 	endUS      int64 // math.MaxInt64 while the window is open
+	aborted    bool  // closed early: its packets queued (ProbeResult.Aborted)
 	target     uint64
 	before     uint64 // estimate when the probe started
 	delivered  uint64 // delivered rate when the probe started
@@ -178,6 +184,29 @@ func (e *Estimator) StartProbe(now time.Time, target uint64) error {
 	return nil
 }
 
+// watchProbe closes an open probe window early once its newest reported
+// packet queued longer than probeAbortQueueUS: the bottleneck is found, and
+// sending on would only fill the queue until it drops packets. Caller holds
+// mu.
+func (e *Estimator) watchProbe(nowUS, probeOWD int64) {
+	p := &e.probe
+	if !p.active || p.endUS != math.MaxInt64 {
+		return
+	}
+	if base, ok := e.baseline.value(); ok && probeOWD-base > probeAbortQueueUS {
+		p.endUS, p.aborted = nowUS, true
+	}
+}
+
+// ProbeWindowOpen reports whether a probe window is open: the caller keeps
+// sending its padding while it is (the estimator closes it early when the
+// probe fills a queue).
+func (e *Estimator) ProbeWindowOpen() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.probe.active && e.probe.endUS == math.MaxInt64
+}
+
 // EndProbe closes the probe window at now. No-op without an open window.
 func (e *Estimator) EndProbe(now time.Time) {
 	nowUS := e.micros(now)
@@ -203,22 +232,34 @@ func (e *Estimator) ProbeResult() (ProbeResult, bool) {
 // finishProbe evaluates the closed window. Caller holds mu.
 func (e *Estimator) finishProbe(nowUS int64) {
 	p := &e.probe
-	res := ProbeResult{Target: p.target}
+	res := ProbeResult{Target: p.target, Aborted: p.aborted}
 	if m, ok := p.measure(); ok {
 		res.SendRate, res.ReceiveRate, res.DelayGrowth = m.send, m.recv, time.Duration(m.growthUS)*time.Microsecond
-		if float64(m.recv) < probeDeliveredRatio*float64(m.send) || m.growthUS > probeGrowthUS {
+		// The queue grew: the bottleneck is hit. A receive rate short of the
+		// send rate says so too (a token bucket's burst hides the queue for a
+		// while), but only with some growth: alone, it is often the noise of
+		// a busy receiver's clock.
+		if m.growthUS > probeGrowthUS ||
+			float64(m.recv) < probeDeliveredRatio*float64(m.send) && m.growthUS > probeSomeGrowthUS {
 			// The window met the bottleneck: what got through is the capacity.
 			// Aim just below it, but not below what was delivered before the
 			// probe if the capacity carries that: the probe's own queue is
 			// not a reason to give up a rate that worked.
+			// One window's receive rate is noisy (the receiver's clock reads
+			// arrivals late when it is busy): a capacity measured shortly
+			// before is averaged in, so one low reading does not drop a layer.
 			res.Congested = true
 			e.drainUntil = nowUS + probeDrainMaxUS
-			e.capacity = m.recv
-			est := max(capacityFactor*float64(m.recv), float64(min(m.recv, p.delivered)))
+			capacity := m.recv
+			if e.capacity > 0 && nowUS-e.capacityAt < capacityMemoryUS {
+				capacity = max(m.recv, (e.capacity+m.recv)/2)
+			}
+			e.capacity, e.capacityAt = capacity, nowUS
+			est := max(capacityFactor*float64(capacity), float64(min(capacity, p.delivered)))
 			e.estimate.Store(e.clamp(est))
 		} else if rate := min(m.send, m.recv); rate > p.before {
 			res.Success = true
-			e.capacity = max(e.capacity, rate)
+			e.capacity, e.capacityAt = max(e.capacity, rate), nowUS
 			e.estimate.Store(e.clamp(float64(max(rate, e.estimate.Load()))))
 		}
 	}

@@ -178,6 +178,9 @@ func (s *sim) step() {
 		s.audioCredit -= simAudioSize
 		s.send(simAudioSize, false)
 	}
+	if s.probing && !s.e.ProbeWindowOpen() {
+		s.probing, s.padCredit = false, 0 // closed early: the probe filled a queue
+	}
 	if s.probing {
 		s.padCredit += float64(s.probeRate) / 8 * simStepUS / 1e6
 		for s.padCredit >= simPaddingSize {
