@@ -207,17 +207,33 @@ func New(cfg Config) *Allocator {
 // ProbeStarted records that a probe asked for by Result.Probe started.
 func (a *Allocator) ProbeStarted(time.Time) { a.probing = true }
 
-// ProbeDone records the outcome of the probe: after a success the next probe
-// may follow soon; after a failure the pause doubles up to ProbeBackoffMax.
-func (a *Allocator) ProbeDone(now time.Time, success bool) {
+// ProbeOutcome is what a probe showed.
+type ProbeOutcome uint8
+
+const (
+	// ProbeRaised: the link carried more; the estimate rose.
+	ProbeRaised ProbeOutcome = iota
+	// ProbeCongested: the probe hit the bottleneck.
+	ProbeCongested
+	// ProbeInconclusive: neither (too little was sent or measured).
+	ProbeInconclusive
+)
+
+// ProbeDone records the outcome of the probe: after a raise the next probe
+// may follow soon; after congestion the pause doubles up to ProbeBackoffMax;
+// an inconclusive probe is retried after the current pause.
+func (a *Allocator) ProbeDone(now time.Time, outcome ProbeOutcome) {
 	a.probing = false
-	if success {
+	switch outcome {
+	case ProbeRaised:
 		a.backoff = a.cfg.ProbeBackoff
 		a.nextProbe = now.Add(a.cfg.ProbeAfterSuccess)
-		return
+	case ProbeCongested:
+		a.nextProbe = now.Add(a.backoff)
+		a.backoff = min(2*a.backoff, a.cfg.ProbeBackoffMax)
+	default:
+		a.nextProbe = now.Add(a.backoff)
 	}
-	a.nextProbe = now.Add(a.backoff)
-	a.backoff = min(2*a.backoff, a.cfg.ProbeBackoffMax)
 }
 
 // Probing reports whether a probe is running (between ProbeStarted and ProbeDone).
