@@ -41,7 +41,10 @@ type allocState struct {
 	paddingPackets atomic.Uint64
 	paddingBytes   atomic.Uint64
 
+	rtxSkipped atomic.Uint64 // retransmissions refused by the budget
+
 	// Guarded by DownTrack.mu:
+	rtx           rtxBudget
 	subscriberMax int32 // the subscriber's cap (SetMaxLayer)
 	allocMax      int32 // the allocator's cap, LayerHigh when it sets none
 	userPaused    bool  // SetPaused: subscriber disabled or publisher muted
@@ -91,6 +94,9 @@ type AllocationState struct {
 	// PaddingBytes are the bytes of padding-only packets sent so far, as on
 	// the wire.
 	PaddingBytes uint64
+	// RetransmitsSkipped counts NACKed packets not resent because the
+	// retransmission budget was spent.
+	RetransmitsSkipped uint64
 }
 
 // AllocationState returns a snapshot for the stream allocator. Safe for
@@ -101,6 +107,8 @@ func (d *DownTrack) AllocationState() AllocationState {
 		Layers:       d.source.Layers(),
 		Bound:        d.bound.Load() != nil && !d.closed.Load(),
 		PaddingBytes: d.alloc.paddingBytes.Load(),
+
+		RetransmitsSkipped: d.alloc.rtxSkipped.Load(),
 	}
 	for l := range st.LayerBytes {
 		st.LayerBytes[l] = d.alloc.layerBytes[l].Load()
@@ -159,6 +167,59 @@ func (d *DownTrack) afterCapsChange(changed bool, kf int32) {
 	if changed {
 		d.source.SinkChanged(d)
 	}
+}
+
+// rtxBurst is how much retransmission a budget lets through at once: this
+// long at its rate.
+const rtxBurst = 200 * time.Millisecond
+
+// rtxBudget is a token bucket of retransmitted bytes (as on the wire).
+type rtxBudget struct {
+	rate   float64 // bytes per second; 0: no limit
+	tokens float64
+	last   int64 // unix ns of the last refill
+}
+
+// allow takes size bytes at now if the bucket holds them.
+func (b *rtxBudget) allow(size int, now int64) bool {
+	if b.rate == 0 {
+		return true
+	}
+	if b.last != 0 && now > b.last {
+		b.tokens = min(b.tokens+b.rate*float64(now-b.last)/1e9, b.rate*rtxBurst.Seconds())
+	}
+	b.last = now
+	if b.tokens < float64(size) {
+		return false
+	}
+	b.tokens -= float64(size)
+	return true
+}
+
+// SetRetransmitBudget limits the down-track's NACK retransmissions to bps
+// (as on the wire), with bursts of up to 200 ms of it; 0 lifts the limit.
+// Retransmissions into a congested link make the congestion worse: the
+// stream allocator sets a budget in proportion to what it allocates. Safe
+// for concurrent use.
+func (d *DownTrack) SetRetransmitBudget(bps uint64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	r := float64(bps) / 8
+	if r != d.alloc.rtx.rate {
+		d.alloc.rtx = rtxBudget{rate: r, tokens: r * rtxBurst.Seconds()}
+	}
+}
+
+// retransmitAllowed reports whether a retransmission of an RTP packet of
+// size bytes fits the budget now, and counts it if not.
+func (d *DownTrack) retransmitAllowed(size int) bool {
+	d.mu.Lock()
+	ok := d.alloc.rtx.allow(size+WireOverhead, time.Now().UnixNano())
+	d.mu.Unlock()
+	if !ok {
+		d.alloc.rtxSkipped.Add(1)
+	}
+	return ok
 }
 
 // WritePadding sends padding-only packets (PaddingPacketSize bytes of

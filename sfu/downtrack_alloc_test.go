@@ -130,3 +130,42 @@ func TestDownTrackNoRetransmitWhilePaused(t *testing.T) {
 	dt.handleRTCP(nack, time.Now())
 	require.Len(t, w.packets(), 2, "retransmitted once forwarding again")
 }
+
+func TestRetransmitBudget(t *testing.T) {
+	b := rtxBudget{rate: 1000, tokens: 200} // 8 kbit/s, 200 ms of burst
+	require.True(t, b.allow(150, 1e9))
+	require.False(t, b.allow(100, 1e9), "50 bytes left")
+	require.True(t, b.allow(100, 1e9+50e6), "50 ms refill 50 bytes")
+	require.False(t, b.allow(1, 1e9+50e6))
+	require.True(t, b.allow(200, 10e9), "refill capped at the burst")
+	require.False(t, b.allow(1, 10e9))
+	unlimited := rtxBudget{}
+	require.True(t, unlimited.allow(1<<20, 0))
+}
+
+// TestDownTrackRetransmitBudget: NACKs beyond the budget are not answered.
+func TestDownTrackRetransmitBudget(t *testing.T) {
+	t.Parallel()
+	dt, src, w, _ := newBoundDownTrack(t, LayerLow)
+	b := newVP8Buffer(1000)
+	now := time.Now()
+	for i := range 20 {
+		dt.WriteRTP(pushVP8(src, b, 0, 1000, uint16(10+i), uint32(900+3000*i), uint16(5+i), i == 0, now), LayerLow)
+	}
+	pkts := w.packets()
+	require.Len(t, pkts, 20)
+	// The cached packets are ~30 bytes: with the wire overhead ~75 each. A
+	// budget of 8 kbit/s holds 200 bytes: two retransmissions.
+	dt.SetRetransmitBudget(8_000)
+	var nacks []rtcp.NackPair
+	for _, p := range pkts[:10] {
+		nacks = append(nacks, rtcp.NackPair{PacketID: p.Header.SequenceNumber})
+	}
+	dt.handleRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{MediaSSRC: testOutSSRC, Nacks: nacks}}, time.Now())
+	require.Len(t, w.packets(), 22, "two retransmissions fit the budget")
+	require.Equal(t, uint64(8), dt.AllocationState().RetransmitsSkipped)
+
+	dt.SetRetransmitBudget(0)
+	dt.handleRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{MediaSSRC: testOutSSRC, Nacks: nacks}}, time.Now())
+	require.Len(t, w.packets(), 32, "no budget: every NACK answered")
+}

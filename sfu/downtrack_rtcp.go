@@ -190,6 +190,9 @@ func (d *DownTrack) retransmit(b *binding, sn uint16) {
 		d.missed()
 		return
 	}
+	if !d.retransmitAllowed(n) {
+		return // over the allocator's retransmission budget (downtrack_alloc.go)
+	}
 	hdrLen, err := s.src.Unmarshal(s.raw[:n])
 	if err != nil || hdrLen > n {
 		d.missed()
