@@ -156,6 +156,10 @@ type trackMeta struct {
 	sid, publisherSid string
 	video             bool
 	source            allocator.Source
+	// layers are the simulcast layers the publisher announced (empty if it described none).
+	// A layer may be announced and not arrive yet: the publisher stops sending layers nobody
+	// needs (dynacast), so a layer the allocator never asks for might never arrive at all.
+	layers sfu.LayerMask
 	// Per layer (0 low .. 2 high): the publisher's declared size and bitrate, 0 if unknown.
 	pixels   [sfu.NumLayers]uint32
 	declared [sfu.NumLayers]uint64
@@ -176,6 +180,7 @@ func trackMetaFrom(info *livekit.TrackInfo) trackMeta {
 		if q < 0 || q >= sfu.NumLayers {
 			continue
 		}
+		m.layers |= sfu.LayerBit(int32(q))
 		m.pixels[q] = l.Width * l.Height
 		m.declared[q] = uint64(l.Bitrate)
 	}
@@ -191,6 +196,7 @@ type allocMetrics struct {
 	changes     prometheus.Counter
 	probes      *prometheus.CounterVec
 	padding     prometheus.Counter
+	rtxSkipped  prometheus.Counter
 }
 
 // registerAllocationMetrics creates the allocation metrics on reg.
@@ -215,8 +221,11 @@ func registerAllocationMetrics(reg *prometheus.Registry, nodeID string) *allocMe
 			Help:        "Bandwidth probes by outcome (success: the estimate rose; congested: the link's capacity was hit; failed).",
 			ConstLabels: labels}, []string{"result"}),
 		padding: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "edge", Name: "allocator_padding_bytes_total",
-			Help: "Bytes of RTP padding sent to probe subscribers' links.", ConstLabels: labels}),
+			Help: "Bytes of RTP padding sent to probe subscribers' links (as on the wire).", ConstLabels: labels}),
+		rtxSkipped: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "edge",
+			Name: "allocator_retransmits_skipped_total", ConstLabels: labels,
+			Help: "NACKed packets not resent because the down-track's retransmission budget was spent."}),
 	}
-	reg.MustRegister(m.estimate, m.allocated, m.paused, m.subscribers, m.changes, m.probes, m.padding)
+	reg.MustRegister(m.estimate, m.allocated, m.paused, m.subscribers, m.changes, m.probes, m.padding, m.rtxSkipped)
 	return m
 }

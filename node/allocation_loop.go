@@ -19,6 +19,7 @@ type linkEstimator interface {
 	Stats() bwe.Stats
 	Update(now time.Time)
 	StartProbe(now time.Time, target uint64) error
+	ProbeWindowOpen() bool
 	EndProbe(now time.Time)
 	ProbeResult() (bwe.ProbeResult, bool)
 }
@@ -62,8 +63,13 @@ type subscriberAllocation struct {
 	decisions []allocator.Decision
 	probe     probePump
 	reported  allocReport
-	loggedEst uint64 // estimate last logged
+	loggedEst uint64    // estimate last logged
+	since     time.Time // when the subscriber first had a track
 }
+
+// noFeedbackGrace is how long a subscriber's tracks are held to the initial estimate while no
+// feedback (TWCC or REMB) has come; after it, a subscriber that sends none is not constrained.
+const noFeedbackGrace = 5 * time.Second
 
 // probePump is the padding schedule of a running probe.
 type probePump struct {
@@ -147,7 +153,11 @@ func (s *subscriberAllocation) run() {
 		case <-s.done:
 			return
 		case <-s.wake:
-			s.applyPending()
+			if s.applyPending() {
+				// Decide for new tracks at once: until then a down-track forwards what its
+				// subscriber asked for, which a constrained link may not carry.
+				s.step(time.Now())
+			}
 		case now := <-tick.C:
 			s.step(now)
 		case now := <-pumpC:
@@ -160,12 +170,13 @@ func (s *subscriberAllocation) run() {
 	}
 }
 
-// applyPending takes the queued track changes.
-func (s *subscriberAllocation) applyPending() {
+// applyPending takes the queued track changes; it reports whether a track was added.
+func (s *subscriberAllocation) applyPending() bool {
 	s.mu.Lock()
 	pending := s.pending
 	s.pending = nil
 	s.mu.Unlock()
+	added := false
 	for _, c := range pending {
 		i := s.find(c.sink)
 		switch {
@@ -173,8 +184,10 @@ func (s *subscriberAllocation) applyPending() {
 			s.tracks = append(s.tracks[:i], s.tracks[i+1:]...)
 		case !c.remove && i < 0:
 			s.tracks = append(s.tracks, &allocTrack{sink: c.sink, meta: c.meta, layer: sfu.LayerHigh})
+			added = true
 		}
 	}
+	return added
 }
 
 func (s *subscriberAllocation) find(sink allocSink) int {
@@ -191,7 +204,7 @@ func (s *subscriberAllocation) step(now time.Time) {
 	s.applyPending()
 	s.est.Update(now)
 	if r, ok := s.est.ProbeResult(); ok {
-		s.alloc.ProbeDone(now, r.Success)
+		s.alloc.ProbeDone(now, probeOutcomeOf(r))
 		s.metrics.probes.WithLabelValues(probeOutcome(r)).Inc()
 		s.log.Debug().Stringer("result", r).Msg("probe finished")
 	}
@@ -203,6 +216,7 @@ func (s *subscriberAllocation) step(now time.Time) {
 	for i, t := range s.tracks {
 		t.measure(now)
 		s.metrics.padding.Add(float64(t.paddingSent()))
+		s.metrics.rtxSkipped.Add(float64(t.retransmitsSkipped()))
 		switch {
 		case !t.video():
 			fixed += t.fixedRate()
@@ -211,9 +225,12 @@ func (s *subscriberAllocation) step(now time.Time) {
 			s.inputIdx = append(s.inputIdx, i)
 		}
 	}
+	if s.since.IsZero() && len(s.tracks) > 0 {
+		s.since = now
+	}
 	in := allocator.Input{
 		Estimate:      estimate,
-		Unconstrained: mode == bwe.ModeNone,
+		Unconstrained: mode == bwe.ModeNone && now.Sub(s.since) >= noFeedbackGrace,
 		CanProbe:      mode == bwe.ModeTWCC,
 		Fixed:         uint64(fixed),
 		Delivered:     stats.Delivered,
@@ -250,6 +267,10 @@ func (s *subscriberAllocation) apply(in allocator.Input, res allocator.Result) {
 	var states []*livekit.StreamStateInfo
 	for k, d := range res.Decisions {
 		t := s.tracks[s.inputIdx[k]]
+		if b := retransmitBudget(d.Layer, d.Bitrate, in.Unconstrained); b != t.rtxBudget {
+			t.rtxBudget = b
+			t.sink.SetRetransmitBudget(b)
+		}
 		if t.decided && t.layer == d.Layer {
 			continue
 		}
@@ -305,6 +326,10 @@ func (s *subscriberAllocation) pumpPadding(now time.Time) {
 		p.running = false
 		return
 	}
+	if !s.est.ProbeWindowOpen() {
+		p.running = false // the estimator closed it early: the probe filled a queue
+		return
+	}
 	p.credit += p.rate * now.Sub(p.last).Seconds() / 8
 	p.last = now
 	// Owed padding that could not be sent (mid-frame) is kept for at most 50 ms worth, and
@@ -357,6 +382,17 @@ func (s *subscriberAllocation) retract() {
 	if s.probe.running {
 		s.est.EndProbe(time.Now())
 		s.probe.running = false
+	}
+}
+
+func probeOutcomeOf(r bwe.ProbeResult) allocator.ProbeOutcome {
+	switch {
+	case r.Success:
+		return allocator.ProbeRaised
+	case r.Congested:
+		return allocator.ProbeCongested
+	default:
+		return allocator.ProbeInconclusive
 	}
 }
 

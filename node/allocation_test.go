@@ -34,6 +34,7 @@ type fakeSink struct {
 	st          sfu.AllocationState
 	rates       [sfu.NumLayers]uint64 // bits/s offered per layer
 	allocations []int32
+	rtxBudget   uint64
 	padded      int
 	frameOpen   bool // WritePadding refuses (mid-frame)
 }
@@ -73,6 +74,12 @@ func (f *fakeSink) SetAllocation(layer int32) bool {
 	return true
 }
 
+func (f *fakeSink) SetRetransmitBudget(bps uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rtxBudget = bps
+}
+
 func (f *fakeSink) WritePadding(maxBytes int) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -101,6 +108,7 @@ type fakeEstimator struct {
 	delivered uint64
 	probes    []uint64 // targets of StartProbe
 	ended     int
+	closed    bool // the estimator closed the window early
 	results   []bwe.ProbeResult
 	updates   int
 }
@@ -114,7 +122,8 @@ func (e *fakeEstimator) StartProbe(_ time.Time, target uint64) error {
 	e.probes = append(e.probes, target)
 	return nil
 }
-func (e *fakeEstimator) EndProbe(time.Time) { e.ended++ }
+func (e *fakeEstimator) EndProbe(time.Time)    { e.ended++ }
+func (e *fakeEstimator) ProbeWindowOpen() bool { return len(e.probes) > e.ended && !e.closed }
 func (e *fakeEstimator) ProbeResult() (bwe.ProbeResult, bool) {
 	if len(e.results) == 0 {
 		return bwe.ProbeResult{}, false
@@ -196,6 +205,7 @@ func TestAllocationPausesAndResumes(t *testing.T) {
 	require.Equal(t, livekit.StreamState_ACTIVE, h.signals[1].StreamStates[0].State)
 	require.Equal(t, 0.0, metricValue(t, h.metrics.paused))
 	require.InDelta(t, 500_000, metricValue(t, h.metrics.allocated), 10_000)
+	require.InDelta(t, 125_000, float64(video.rtxBudget), 3_000, "retransmissions: a quarter of the allocation")
 
 	// A track the subscriber disabled is left alone.
 	video.mu.Lock()
@@ -211,10 +221,14 @@ func TestAllocationPausesAndResumes(t *testing.T) {
 func TestAllocationUnconstrainedWithoutFeedback(t *testing.T) {
 	est := &fakeEstimator{estimate: 1_500_000, mode: bwe.ModeNone}
 	h := newAllocHarness(t, est)
-	video := newFakeVideo(sfu.LayerMid)
+	video := newFakeVideo(sfu.LayerHigh)
 	h.add(video, "TR_v", allocator.SourceCamera)
 	h.run(time.Second, video)
-	require.Equal(t, []int32{sfu.LayerMid}, video.allocations, "the subscriber's cap, once")
+	require.Equal(t, []int32{sfu.LayerMid}, video.allocations, "held to the initial estimate at first")
+	h.run(noFeedbackGrace, video)
+	require.Equal(t, []int32{sfu.LayerMid, sfu.LayerHigh}, video.allocations,
+		"no feedback at all: what the subscriber asked for")
+	require.Zero(t, video.rtxBudget, "no estimate, no retransmission limit")
 	require.Empty(t, est.probes, "nothing to probe without feedback")
 	require.Equal(t, 1.0, metricValue(t, h.metrics.subscribers.WithLabelValues("none")))
 }
@@ -316,7 +330,12 @@ func TestAllocTrackMeasures(t *testing.T) {
 		tr.measure(now)
 	}
 	require.InDelta(t, 1_500_000, float64(tr.input().Bitrates[2]), 20_000)
-	// A source without the high layer offers no bitrate for it.
+	// A layer the publisher announced counts before it arrives (it may only be sent once asked
+	// for); one neither attached nor announced offers no bitrate.
+	video.st.Layers = sfu.LayerBit(0)
+	tr.meta.layers = sfu.LayerBit(1)
+	tr.measure(now.Add(500 * time.Millisecond))
+	require.Equal(t, [sfu.NumLayers]uint64{150_000, 500_000, 0}, tr.input().Bitrates)
 	video.st.Layers = sfu.LayerBit(0) | sfu.LayerBit(1)
 	video.st.SubscriberMaxLayer = sfu.LayerMid
 	tr.measure(now.Add(time.Second))
@@ -335,6 +354,7 @@ func TestTrackMetaFrom(t *testing.T) {
 	})
 	require.True(t, m.video)
 	require.Equal(t, allocator.SourceScreen, m.source)
+	require.Equal(t, sfu.LayerBit(0)|sfu.LayerBit(2), m.layers)
 	require.Equal(t, [sfu.NumLayers]uint32{480 * 270, 0, 1920 * 1080}, m.pixels)
 	require.Equal(t, [sfu.NumLayers]uint64{200_000, 0, 2_500_000}, m.declared)
 	require.Equal(t, uint32(1920*1080), m.pixelsAny)
@@ -370,10 +390,29 @@ func TestAllocationSlowProbePads(t *testing.T) {
 	h.add(video, "TR_v", allocator.SourceCamera)
 	h.s.applyPending()
 	start := h.now
+	est.probes = append(est.probes, 95_000) // the window the estimator has open
 	h.s.probe = probePump{running: true, end: start.Add(h.s.cfg.ProbeWindow), rate: 34_000, last: start}
 	for at := start; at.Before(start.Add(h.s.cfg.ProbeWindow)); at = at.Add(h.s.cfg.PumpInterval) {
 		h.s.pumpPadding(at)
 	}
 	expected := 34_000.0 / 8 * h.s.cfg.ProbeWindow.Seconds()
 	require.InDelta(t, expected, float64(video.padded), 2*sfu.PaddingPacketWire)
+}
+
+// TestAllocationPumpStopsWhenWindowCloses: the estimator may close a probe window early (the
+// probe filled a queue); the padding stops with it.
+func TestAllocationPumpStopsWhenWindowCloses(t *testing.T) {
+	est := &fakeEstimator{estimate: 600_000, mode: bwe.ModeTWCC, delivered: 540_000}
+	h := newAllocHarness(t, est)
+	video := newFakeVideo(sfu.LayerHigh)
+	h.add(video, "TR_v", allocator.SourceCamera)
+	h.run(h.s.cfg.Tick, video)
+	require.True(t, h.s.probe.running)
+	h.s.pumpPadding(h.now.Add(50 * time.Millisecond))
+	padded := video.padded
+	require.Positive(t, padded)
+	est.closed = true
+	h.s.pumpPadding(h.now.Add(100 * time.Millisecond))
+	require.False(t, h.s.probe.running)
+	require.Equal(t, padded, video.padded, "no padding after the window closed")
 }

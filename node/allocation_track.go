@@ -15,6 +15,7 @@ import (
 type allocSink interface {
 	AllocationState() sfu.AllocationState
 	SetAllocation(layer int32) bool
+	SetRetransmitBudget(bps uint64)
 	WritePadding(maxBytes int) int
 }
 
@@ -44,12 +45,14 @@ type allocTrack struct {
 	lastBytes  [sfu.NumLayers]uint64
 	rates      [sfu.NumLayers]float64 // smoothed bitrate of each layer while it flows (as on the wire)
 	lastPad    uint64
+	lastRtx    uint64
 	state      sfu.AllocationState
 
 	layer      int32 // last decision applied
 	decided    bool
-	paused     bool // the client was told PAUSED
-	padSkipped bool // WritePadding returned nothing last time
+	rtxBudget  uint64 // retransmission budget set, bits/s (0: none)
+	paused     bool   // the client was told PAUSED
+	padSkipped bool   // WritePadding returned nothing last time
 }
 
 // ewma blends sample into avg over a step of dt.
@@ -68,7 +71,7 @@ func (t *allocTrack) measure(now time.Time) {
 	st := t.sink.AllocationState()
 	t.state = st
 	if t.measuredAt.IsZero() {
-		t.measuredAt, t.lastBytes, t.lastPad = now, st.LayerBytes, st.PaddingBytes
+		t.measuredAt, t.lastBytes, t.lastPad, t.lastRtx = now, st.LayerBytes, st.PaddingBytes, st.RetransmitsSkipped
 		return
 	}
 	dt := now.Sub(t.measuredAt)
@@ -105,6 +108,28 @@ func (t *allocTrack) paddingSent() uint64 {
 	return p
 }
 
+// retransmitsSkipped returns the retransmissions refused by the budget since the last call.
+func (t *allocTrack) retransmitsSkipped() uint64 {
+	n := t.state.RetransmitsSkipped - t.lastRtx
+	t.lastRtx = t.state.RetransmitsSkipped
+	return n
+}
+
+// Retransmission budget of a down-track: a share of what it is allocated, at least a floor.
+const (
+	rtxShare = 0.25
+	rtxFloor = 64_000
+)
+
+// retransmitBudget is the budget for a decision: none while unconstrained (no estimate) or
+// paused (nothing is retransmitted then anyway).
+func retransmitBudget(layer int32, bitrate uint64, unconstrained bool) uint64 {
+	if unconstrained || layer < 0 {
+		return 0
+	}
+	return max(uint64(float64(bitrate)*rtxShare), rtxFloor)
+}
+
 // video reports whether the track is video.
 func (t *allocTrack) video() bool { return t.state.Kind == webrtc.RTPCodecTypeVideo }
 
@@ -114,19 +139,21 @@ func (t *allocTrack) expected(l int32) uint64 {
 	if d := t.meta.declared[l]; d > 0 {
 		return d
 	}
-	if l == sfu.LayerLow && t.state.Layers == sfu.LayerBit(sfu.LayerLow) {
+	if l == sfu.LayerLow && (t.state.Layers|t.meta.layers) == sfu.LayerBit(sfu.LayerLow) {
 		return defaultLayerBitrate(sfu.LayerMid)
 	}
 	return defaultLayerBitrate(l)
 }
 
 // input describes the track to the allocator: measured rates where known (remembered while a
-// layer does not flow), else expected ones; only for layers the source has.
+// layer does not flow), else expected ones; for the layers the source has or the publisher
+// announced.
 func (t *allocTrack) input() allocator.Track {
 	st := &t.state
 	in := allocator.Track{ID: t.meta.sid, Source: t.meta.source, MaxLayer: st.SubscriberMaxLayer}
+	layers := st.Layers | t.meta.layers
 	for l := int32(0); l < sfu.NumLayers; l++ {
-		if !st.Layers.Has(l) {
+		if !layers.Has(l) {
 			continue
 		}
 		if t.rates[l] > 0 {
