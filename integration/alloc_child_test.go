@@ -30,6 +30,9 @@ const (
 	allocRoom       = "alloc"
 	allocLinePrefix = "ALLOC "
 	allocSignalPort = 7880
+	// The second edge (remote-edge variant) in the same namespace: its own ports, joining the
+	// first edge's gossip.
+	allocSignalPort2 = 7980
 	// allocReportEvery is how often the subscriber reports.
 	allocReportEvery = 250 * time.Millisecond
 	// allocSteadyFrames frames of one layer in a row make that layer the steady one.
@@ -61,11 +64,15 @@ func TestAllocChild(t *testing.T) {
 	require.NotEmpty(t, addr, allocAddrEnv)
 	switch role {
 	case "node":
-		allocChildNode(t, addr)
+		allocChildNode(t, addr, false)
+	case "node2":
+		allocChildNode(t, addr, true)
 	case "publisher":
 		allocChildPublisher(t, addr)
 	case "subscriber":
-		allocChildSubscriber(t, addr)
+		allocChildSubscriber(t, addr, allocSignalPort)
+	case "subscriber2":
+		allocChildSubscriber(t, addr, allocSignalPort2)
 	default:
 		t.Fatalf("unknown role %q", role)
 	}
@@ -83,9 +90,17 @@ func emit(kind string, v any) {
 // untilStdinCloses blocks until the parent closes our stdin.
 func untilStdinCloses() { _, _ = io.Copy(io.Discard, os.Stdin) }
 
-func allocChildNode(t *testing.T, addr string) {
+func allocChildNode(t *testing.T, addr string, second bool) {
 	cfg := node.DevConfig()
 	cfg.Bind = addr
+	if second {
+		cfg.NodeID = "edge-b"
+		cfg.Port, cfg.RTCTCPPort, cfg.RTCUDPPort = allocSignalPort2, 7981, 7982
+		cfg.GossipPort, cfg.RelayPort = 7947, 7984
+		cfg.Join = []string{net.JoinHostPort(addr, "7946")}
+	} else {
+		cfg.NodeID = "edge-a"
+	}
 	cfg.LogLevel = "debug"
 	logger := zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, NoColor: true, TimeFormat: "15:04:05.000"}).
 		Level(zerolog.DebugLevel).With().Timestamp().Logger()
@@ -197,8 +212,8 @@ func countPackets(recs []rtpRecord) trackCounts {
 	return trackCounts{Received: int64(len(recs)), Expected: hi - lo + 1}
 }
 
-func allocChildSubscriber(t *testing.T, addr string) {
-	tap, err := startSignalTap(net.JoinHostPort(addr, fmt.Sprint(allocSignalPort)))
+func allocChildSubscriber(t *testing.T, addr string, port int) {
+	tap, err := startSignalTap(net.JoinHostPort(addr, fmt.Sprint(port)))
 	require.NoError(t, err)
 	t.Cleanup(tap.close)
 	c := allocJoin(t, tap.URL(), "subscriber")

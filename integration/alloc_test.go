@@ -28,18 +28,33 @@ import (
 //   - 5 Mbit/s again: video resumes (StreamStateUpdate ACTIVE).
 //
 // The measured times are logged.
+//
+// It runs twice: with the subscriber on the publisher's edge, and with the subscriber on a
+// second edge of the mesh that receives the track over the QUIC relay (both edges in the node
+// namespace; the constrained link is the second edge's link to its subscriber).
 func TestAllocationConstrainedLink(t *testing.T) {
 	requireAllocNetns(t)
+	t.Run("local edge", func(t *testing.T) { runConstrainedLink(t, false) })
+	t.Run("remote edge", func(t *testing.T) { runConstrainedLink(t, true) })
+}
+
+func runConstrainedLink(t *testing.T, remote bool) {
 	netw := newAllocNet(t)
 	netw.shape(t, "700kbit", "10kb")
 
 	nodeP := startAllocChild(t, netw.nodeNS, "node", netw.nodeAddr)
 	nodeP.await(t, "ready", 60*time.Second)
+	subRole := "subscriber"
+	if remote {
+		edge2 := startAllocChild(t, netw.nodeNS, "node2", netw.nodeAddr)
+		edge2.await(t, "ready", 60*time.Second)
+		subRole = "subscriber2"
+	}
 	pubP := startAllocChild(t, netw.nodeNS, "publisher", netw.nodeAddr)
 	published := pubP.await(t, "published", 60*time.Second)
 	var sids struct{ Video, Audio string }
 	require.True(t, json.Unmarshal([]byte(published), &sids) == nil, "publisher report %q", published)
-	subP := startAllocChild(t, netw.subNS, "subscriber", netw.nodeAddr)
+	subP := startAllocChild(t, netw.subNS, subRole, netw.nodeAddr)
 
 	first := subP.awaitStatus(t, "first video packet", 60*time.Second, func(s allocStatus) bool { return s.Video.Received > 0 })
 	began := first.Elapsed
@@ -99,10 +114,6 @@ func TestAllocationConstrainedLink(t *testing.T) {
 	t.Logf("5 Mbit/s again: video ACTIVE and flowing %v after the link was restored (now on layer %d)",
 		(resumed.Elapsed - restored.Elapsed).Round(10*time.Millisecond), resumed.Layer)
 	require.True(t, resumed.PayloadErrors == "", "video payload: %s", resumed.PayloadErrors)
-
-	t.Run("subscriber on a remote edge", func(t *testing.T) {
-		t.Skip("the relay is not wired into node yet: a subscriber cannot sit on another edge")
-	})
 }
 
 func framesTotal(s allocStatus) int { return s.Frames[0] + s.Frames[1] + s.Frames[2] }
