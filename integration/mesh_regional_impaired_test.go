@@ -107,7 +107,8 @@ func TestRegionalImpaired(t *testing.T) {
 			if err != nil || json.Unmarshal(out, &doc) != nil {
 				return false
 			}
-			if len(doc.Nodes) != 5 || len(doc.Tracks) != 1 || len(doc.Tracks[0].Edges) != 4 {
+			if len(doc.Nodes) != 5 || len(doc.Tracks) != 1 || len(doc.Tracks[0].Edges) != 4 ||
+				len(doc.Rooms) != 1 || doc.Rooms[0].Total() != 5 {
 				return false
 			}
 			// Every live relay link between regions must carry a measured round trip.

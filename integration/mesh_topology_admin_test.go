@@ -39,7 +39,8 @@ func TestAdminTopology(t *testing.T) {
 		var doc topology.Document
 		waitFor(t, func() bool {
 			doc = fetch(n.HTTPURL())
-			if len(doc.Tracks) != 1 || len(doc.Tracks[0].Edges) != 2 {
+			if len(doc.Tracks) != 1 || len(doc.Tracks[0].Edges) != 2 || len(doc.Rooms) != 1 ||
+				doc.Rooms[0].Total() != 3 {
 				return false
 			}
 			rtt := 0
