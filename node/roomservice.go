@@ -247,17 +247,8 @@ func (s *roomService) GetParticipant(ctx context.Context, req *livekit.RoomParti
 }
 
 func (s *roomService) RemoveParticipant(ctx context.Context, req *livekit.RoomParticipantIdentity) (*livekit.RemoveParticipantResponse, error) {
-	if err := requireAdmin(ctx, req.Room); err != nil {
-		return nil, err
-	}
-	if owner, err := s.owner(ctx, req.Room, req.Identity); err != nil {
-		return nil, err
-	} else if owner != "" {
-		fctx, c, err := s.forwardTo(ctx, owner, req.Room)
-		if err != nil {
-			return nil, err
-		}
-		return c.RemoveParticipant(fctx, req)
+	if res, done, err := onOwner(s, ctx, req.Room, req.Identity, req, livekit.RoomService.RemoveParticipant); done {
+		return res, err
 	}
 	p, err := s.participantFor(ctx, req.Room, req.Identity)
 	if err != nil {
@@ -268,17 +259,8 @@ func (s *roomService) RemoveParticipant(ctx context.Context, req *livekit.RoomPa
 }
 
 func (s *roomService) MutePublishedTrack(ctx context.Context, req *livekit.MuteRoomTrackRequest) (*livekit.MuteRoomTrackResponse, error) {
-	if err := requireAdmin(ctx, req.Room); err != nil {
-		return nil, err
-	}
-	if owner, err := s.owner(ctx, req.Room, req.Identity); err != nil {
-		return nil, err
-	} else if owner != "" {
-		fctx, c, err := s.forwardTo(ctx, owner, req.Room)
-		if err != nil {
-			return nil, err
-		}
-		return c.MutePublishedTrack(fctx, req)
+	if res, done, err := onOwner(s, ctx, req.Room, req.Identity, req, livekit.RoomService.MutePublishedTrack); done {
+		return res, err
 	}
 	p, err := s.participantFor(ctx, req.Room, req.Identity)
 	if err != nil {
@@ -299,17 +281,8 @@ func (s *roomService) MutePublishedTrack(ctx context.Context, req *livekit.MuteR
 }
 
 func (s *roomService) UpdateParticipant(ctx context.Context, req *livekit.UpdateParticipantRequest) (*livekit.ParticipantInfo, error) {
-	if err := requireAdmin(ctx, req.Room); err != nil {
-		return nil, err
-	}
-	if owner, err := s.owner(ctx, req.Room, req.Identity); err != nil {
-		return nil, err
-	} else if owner != "" {
-		fctx, c, err := s.forwardTo(ctx, owner, req.Room)
-		if err != nil {
-			return nil, err
-		}
-		return c.UpdateParticipant(fctx, req)
+	if res, done, err := onOwner(s, ctx, req.Room, req.Identity, req, livekit.RoomService.UpdateParticipant); done {
+		return res, err
 	}
 	p, err := s.participantFor(ctx, req.Room, req.Identity)
 	if err != nil {
@@ -337,17 +310,8 @@ func (s *roomService) UpdateParticipant(ctx context.Context, req *livekit.Update
 }
 
 func (s *roomService) UpdateSubscriptions(ctx context.Context, req *livekit.UpdateSubscriptionsRequest) (*livekit.UpdateSubscriptionsResponse, error) {
-	if err := requireAdmin(ctx, req.Room); err != nil {
-		return nil, err
-	}
-	if owner, err := s.owner(ctx, req.Room, req.Identity); err != nil {
-		return nil, err
-	} else if owner != "" {
-		fctx, c, err := s.forwardTo(ctx, owner, req.Room)
-		if err != nil {
-			return nil, err
-		}
-		return c.UpdateSubscriptions(fctx, req)
+	if res, done, err := onOwner(s, ctx, req.Room, req.Identity, req, livekit.RoomService.UpdateSubscriptions); done {
+		return res, err
 	}
 	p, err := s.participantFor(ctx, req.Room, req.Identity)
 	if err != nil {

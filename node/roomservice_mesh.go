@@ -93,3 +93,22 @@ func (s *roomService) owner(ctx context.Context, room, identity string) (string,
 	}
 	return "", toTwirp(ErrParticipantGone)
 }
+
+// onOwner checks the roomAdmin grant and, when the participant is connected to another edge,
+// makes the call there (done is then true). Otherwise the caller acts locally.
+func onOwner[Req, Res any](s *roomService, ctx context.Context, room, identity string, req Req,
+	call func(livekit.RoomService, context.Context, Req) (Res, error)) (res Res, done bool, err error) {
+	if err := requireAdmin(ctx, room); err != nil {
+		return res, true, err
+	}
+	owner, err := s.owner(ctx, room, identity)
+	if err != nil || owner == "" {
+		return res, err != nil, err
+	}
+	fctx, c, err := s.forwardTo(ctx, owner, room)
+	if err != nil {
+		return res, true, err
+	}
+	res, err = call(c, fctx, req)
+	return res, true, err
+}

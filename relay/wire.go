@@ -33,7 +33,7 @@ const (
 	uniOversize byte = 0x02 // media packets too large for a datagram
 )
 
-// beginFrame appends a frame header placeholder and the type byte; finish it
+// beginFrame appends room for the frame length and the type byte; finish it
 // with endFrame once the body is appended.
 func beginFrame(b []byte, typ byte) ([]byte, int) {
 	start := len(b)
