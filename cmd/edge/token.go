@@ -1,10 +1,8 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/livekit/protocol/auth"
@@ -58,16 +56,9 @@ func (a *app) runToken(fs *flag.FlagSet, cf *configFlags, o *tokenOptions, args 
 	if err != nil {
 		return err
 	}
-	ids := cfg.SortedKeyIDs()
-	if len(ids) == 0 {
-		return errors.New("no API keys configured: use --dev, --keys, EDGE_KEYS or --config")
-	}
-	key := ids[0]
-	if o.apiKey != "" {
-		if !slices.Contains(ids, o.apiKey) {
-			return fmt.Errorf("API key %q is not configured", o.apiKey)
-		}
-		key = o.apiKey
+	key, secret, err := signingKey(&cfg, o.apiKey, "")
+	if err != nil {
+		return err
 	}
 	for _, w := range cfg.Warnings() {
 		fmt.Fprintln(a.stderr, "warning:", w)
@@ -83,7 +74,7 @@ func (a *app) runToken(fs *flag.FlagSet, cf *configFlags, o *tokenOptions, args 
 	if o.admin {
 		grant.RoomCreate, grant.RoomList, grant.RoomAdmin = true, true, true
 	}
-	at := auth.NewAccessToken(key, cfg.Keys[key]).
+	at := auth.NewAccessToken(key, secret).
 		SetIdentity(o.identity).
 		SetValidFor(o.ttl).
 		SetVideoGrant(grant)
