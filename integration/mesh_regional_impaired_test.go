@@ -111,9 +111,11 @@ func TestRegionalImpaired(t *testing.T) {
 				len(doc.Rooms) != 1 || doc.Rooms[0].Total() != 5 {
 				return false
 			}
-			// Every live relay link between regions must carry a measured round trip.
+			// Every live relay link between regions must carry a measured round trip within
+			// ±20 % of the injected one. The relay reports its latest ping, which a loaded host
+			// can stretch once; wait for a snapshot where every link is in range.
 			for _, l := range relayLinks(doc) {
-				if want := wantRTT(l.From, l.To); want > 0 && l.RTTMillis < 0.8*want {
+				if want := wantRTT(l.From, l.To); want > 0 && (l.RTTMillis < 0.8*want || l.RTTMillis > 1.2*want) {
 					return false
 				}
 			}
