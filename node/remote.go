@@ -239,16 +239,50 @@ func (p *Participant) maybeSubscribeRemote(rp *remoteParticipant, t *livekit.Tra
 	}
 	go func() {
 		defer p.node.wg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), remoteSubscribeTimeout)
-		defer cancel()
-		rt, err := m.pull(ctx, t.Sid, rp.nodeID)
-		if err != nil {
-			p.log.Warn().Err(err).Str("track", t.Sid).Str("node", rp.nodeID).Msg("relay subscribe failed")
+		rt := p.pullWithRetry(m, rp, t.Sid)
+		if rt == nil {
 			return
 		}
 		p.attach(rt, trackRef{info: t, publisherSid: rp.info.Sid, publisher: rp.info.Identity}, explicit)
 		p.watchCopy(rt, t.Sid, explicit)
 	}()
+}
+
+// pullRetries bounds the attempts to pull one track; the waits between them double from
+// pullRetryWait (an upstream hub may not have learned of the track from gossip yet).
+const (
+	pullRetries   = 6
+	pullRetryWait = 250 * time.Millisecond
+)
+
+// pullWithRetry gets the relay copy of a remote track, retrying while the track is still
+// published and p still here; nil when it gives up.
+func (p *Participant) pullWithRetry(m *mesh, rp *remoteParticipant, sid string) *relay.RemoteTrack {
+	wait := pullRetryWait
+	for attempt := 1; ; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), remoteSubscribeTimeout)
+		rt, err := m.pull(ctx, sid, rp.nodeID)
+		cancel()
+		if err == nil {
+			return rt
+		}
+		if attempt == pullRetries {
+			p.log.Warn().Err(err).Str("track", sid).Str("node", rp.nodeID).Int("attempts", attempt).Msg("relay subscribe failed")
+			return nil
+		}
+		p.log.Debug().Err(err).Str("track", sid).Int("attempt", attempt).Msg("relay subscribe failed, retrying")
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-m.stop:
+			t.Stop()
+			return nil
+		}
+		wait *= 2
+		if _, ti := p.room.findRemoteTrack(sid); ti == nil || p.isClosed() {
+			return nil
+		}
+	}
 }
 
 // watchCopy pulls a track again when its relay copy ends while the track is still published
