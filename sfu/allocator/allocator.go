@@ -135,6 +135,10 @@ type Config struct {
 	// ProbeFactor caps a probe at this multiple of what is known to work:
 	// the delivered rate, or the estimate if it is verified. Default 1.5.
 	ProbeFactor float64
+	// ProbeRampFactor replaces ProbeFactor for a probe that follows a
+	// successful one: a link that just carried more is probed in larger
+	// steps, so a lifted constraint is found in fewer windows. Default 2.
+	ProbeRampFactor float64
 	// ProbeOvershoot: a probe aims this much above what the next upgrade
 	// needs. Default 1.05.
 	ProbeOvershoot float64
@@ -144,7 +148,8 @@ type Config struct {
 	// should be measured, and delivered, before the next probe. Default 2 s.
 	ProbeAfterUpgrade time.Duration
 	// ProbeBackoff is the pause after a failed probe, doubling up to
-	// ProbeBackoffMax. Defaults 1 s and 5 s.
+	// ProbeBackoffMax. Defaults 1 s and 3 s: the cap bounds how long a
+	// constrained subscriber waits to find out its link was lifted.
 	ProbeBackoff, ProbeBackoffMax time.Duration
 }
 
@@ -160,12 +165,15 @@ func (c Config) withDefaults() Config {
 	def(&c.ProbeAfterSuccess, 500*time.Millisecond)
 	def(&c.ProbeAfterUpgrade, 2*time.Second)
 	def(&c.ProbeBackoff, time.Second)
-	def(&c.ProbeBackoffMax, 5*time.Second)
+	def(&c.ProbeBackoffMax, 3*time.Second)
 	if c.UpgradeHeadroom <= 0 || c.UpgradeHeadroom > 1 {
 		c.UpgradeHeadroom = 0.95
 	}
 	if c.ProbeFactor <= 1 {
 		c.ProbeFactor = 1.5
+	}
+	if c.ProbeRampFactor < c.ProbeFactor {
+		c.ProbeRampFactor = max(2, c.ProbeFactor)
 	}
 	if c.ProbeOvershoot < 1 {
 		c.ProbeOvershoot = 1.05
@@ -196,6 +204,7 @@ type Allocator struct {
 	lastUp    time.Time // last time a track went up
 	backoff   time.Duration
 	probing   bool
+	ramping   bool // the last probe raised the estimate
 }
 
 // New returns an allocator with cfg.
@@ -220,10 +229,12 @@ const (
 )
 
 // ProbeDone records the outcome of the probe: after a raise the next probe
-// may follow soon; after congestion the pause doubles up to ProbeBackoffMax;
-// an inconclusive probe is retried after the current pause.
+// may follow soon, in a larger step; after congestion the pause doubles up
+// to ProbeBackoffMax; an inconclusive probe is retried after the current
+// pause.
 func (a *Allocator) ProbeDone(now time.Time, outcome ProbeOutcome) {
 	a.probing = false
+	a.ramping = outcome == ProbeRaised
 	switch outcome {
 	case ProbeRaised:
 		a.backoff = a.cfg.ProbeBackoff

@@ -197,6 +197,33 @@ func TestProbeTarget(t *testing.T) {
 	}
 }
 
+// TestProbeRamp: a probe right after a successful one may go twice as far
+// above what is known to work; after a failed or inconclusive one the step is
+// 1.5 times again.
+func TestProbeRamp(t *testing.T) {
+	a := New(Config{})
+	in := func(est uint64) Input {
+		return Input{Estimate: est, Delivered: est, Verified: true, Fixed: 40_000, CanProbe: true,
+			Tracks: []Track{cam("a", 2, px720)}}
+	}
+	now := t0
+	next := func(est uint64, outcome ProbeOutcome) uint64 {
+		t.Helper()
+		now = now.Add(10 * time.Second)
+		r := a.Allocate(now, in(est), nil)
+		require.NotZero(t, r.Probe)
+		a.ProbeStarted(now)
+		a.ProbeDone(now.Add(500*time.Millisecond), outcome)
+		return r.Probe
+	}
+	require.Equal(t, uint64(900_000), next(600_000, ProbeRaised), "first probe: 1.5 ×")
+	require.Equal(t, uint64(1_200_000), next(600_000, ProbeCongested), "after a raise: 2 ×")
+	require.Equal(t, uint64(900_000), next(600_000, ProbeRaised), "after congestion: 1.5 × again")
+	require.Equal(t, uint64(1_200_000), next(600_000, ProbeInconclusive), "after a raise: 2 ×")
+	require.Equal(t, uint64(900_000), next(600_000, ProbeRaised), "after an inconclusive probe: 1.5 ×")
+	require.InDelta(t, 1_702_105, float64(next(1_000_000, ProbeRaised)), 1, "the ramp still stops just above the goal")
+}
+
 // TestUpgradeHeadroom: going up needs 5 % of the estimate to spare; staying
 // needs only the estimate.
 func TestUpgradeHeadroom(t *testing.T) {
@@ -292,14 +319,14 @@ func TestProbeSchedule(t *testing.T) {
 	a.ProbeDone(t0.Add(2*time.Second), ProbeCongested)
 	require.Zero(t, at(3900*time.Millisecond), "backoff doubled to 2 s")
 	require.NotZero(t, at(4*time.Second))
-	for i := range 5 { // keeps failing: the backoff stops growing at 5 s
+	for i := range 5 { // keeps failing: the backoff stops growing at 3 s
 		start := t0.Add(time.Duration(10+10*i) * time.Second)
 		a.ProbeStarted(start)
 		a.ProbeDone(start, ProbeCongested)
 	}
 	done := t0.Add(50 * time.Second)
-	require.Zero(t, a.Allocate(done.Add(4900*time.Millisecond), in, nil).Probe)
-	require.NotZero(t, a.Allocate(done.Add(5*time.Second), in, nil).Probe, "backoff capped at 5 s")
+	require.Zero(t, a.Allocate(done.Add(2900*time.Millisecond), in, nil).Probe)
+	require.NotZero(t, a.Allocate(done.Add(3*time.Second), in, nil).Probe, "backoff capped at 3 s")
 	a.ProbeStarted(done.Add(5 * time.Second))
 	a.ProbeDone(done.Add(6*time.Second), ProbeRaised)
 	require.Zero(t, a.Allocate(done.Add(6400*time.Millisecond), in, nil).Probe)

@@ -114,8 +114,9 @@ func upgradeCost(t *Track, cur, next int32) uint64 {
 	return t.Bitrates[next] - t.Bitrates[cur]
 }
 
-// probeTarget sizes a probe for goal: at most ProbeFactor times what is known
-// to work, a little above the goal. 0 if that would not exceed what is known.
+// probeTarget sizes a probe for goal: at most ProbeFactor (ProbeRampFactor
+// right after a successful probe) times what is known to work, a little
+// above the goal. 0 if that would not exceed what is known.
 // An unverified estimate (the initial guess) is not known to work: probing
 // from it could flood a link the guess overrates.
 func (a *Allocator) probeTarget(in Input, goal uint64) uint64 {
@@ -123,7 +124,11 @@ func (a *Allocator) probeTarget(in Input, goal uint64) uint64 {
 	if in.Verified {
 		base = max(base, in.Estimate)
 	}
-	target := min(uint64(float64(goal)*a.cfg.ProbeOvershoot), uint64(float64(base)*a.cfg.ProbeFactor))
+	factor := a.cfg.ProbeFactor
+	if a.ramping {
+		factor = a.cfg.ProbeRampFactor
+	}
+	target := min(uint64(float64(goal)*a.cfg.ProbeOvershoot), uint64(float64(base)*factor))
 	if target <= base {
 		return 0
 	}
