@@ -240,6 +240,46 @@ func TestEstimatorCongestedProbeKeepsDelivered(t *testing.T) {
 	require.InDelta(t, float64(delivered), float64(r.Estimate), 1, "kept at the delivered rate, not 0.95 × capacity")
 }
 
+// TestEstimatorProbeBelowGuess: with the estimate still the initial guess,
+// a probe that carries more than was delivered, but less than the guess,
+// counts: the measured rate replaces the guess and is verified.
+func TestEstimatorProbeBelowGuess(t *testing.T) {
+	f := newFeeder(t, Config{InitialBitrate: 2_000_000})
+	// 0.5 s of ~500 kbit/s (wire) delivered cleanly.
+	f.steady(1250-PacketOverhead, 20_000, 0, 500_000, constDelay(20_000), nil)
+	require.False(t, f.e.Stats().Verified)
+	delivered := f.e.Stats().Delivered
+	require.InDelta(t, 500_000, float64(delivered), 50_000)
+
+	// The probe sends 1 Mbit/s for 400 ms, all of it arriving at that rate.
+	require.NoError(t, f.e.StartProbe(f.at(500_000), 1_000_000))
+	for i := range 40 {
+		s := int64(500_000 + i*10_000)
+		f.send(1250-PacketOverhead, s, s+20_000)
+	}
+	f.e.EndProbe(f.at(900_000))
+	f.send(1250-PacketOverhead, 901_000, 921_000)
+	f.flush(950_000)
+	r, ok := f.e.ProbeResult()
+	require.True(t, ok)
+	require.True(t, r.Success, "%v", r)
+	require.InDelta(t, 1_000_000, float64(r.Estimate), 50_000, "the measured rate replaces the 2 Mbit/s guess")
+	require.True(t, f.e.Stats().Verified)
+
+	// A second probe, now from a verified estimate, below it: not a success.
+	require.NoError(t, f.e.StartProbe(f.at(1_500_000), 800_000))
+	for i := range 40 {
+		s := int64(1_500_000 + i*12_500)
+		f.send(1250-PacketOverhead, s, s+20_000)
+	}
+	f.e.EndProbe(f.at(2_000_000))
+	f.send(1250-PacketOverhead, 2_001_000, 2_021_000)
+	f.flush(2_050_000)
+	r, ok = f.e.ProbeResult()
+	require.True(t, ok)
+	require.False(t, r.Success, "%v", r)
+}
+
 func TestEstimatorVerified(t *testing.T) {
 	f := newFeeder(t, Config{InitialBitrate: 1_000_000})
 	f.steady(1000, 10_000, 0, 1_000_000, constDelay(20_000), nil)

@@ -64,6 +64,7 @@ type probeCluster struct {
 	aborted    bool  // closed early: its packets queued (ProbeResult.Aborted)
 	target     uint64
 	before     uint64 // estimate when the probe started
+	verified   bool   // and whether it rested on a measurement
 	delivered  uint64 // delivered rate when the probe started
 	newestSend int64  // newest send time of any packet reported since the start
 
@@ -176,6 +177,7 @@ func (e *Estimator) StartProbe(now time.Time, target uint64) error {
 		endUS:     math.MaxInt64,
 		target:    target,
 		before:    e.estimate.Load(),
+		verified:  e.verified,
 		delivered: e.delivered.rate(deliveredWindow),
 		firstSend: math.MaxInt64,
 		recv:      e.probe.recv[:0],
@@ -261,6 +263,16 @@ func (e *Estimator) finishProbe(nowUS int64) {
 			res.Success = true
 			e.capacity, e.capacityAt = max(e.capacity, rate), nowUS
 			e.estimate.Store(e.clamp(float64(max(rate, e.estimate.Load()))))
+		} else if !p.verified && rate > p.delivered {
+			// The estimate was the initial guess, and the link carried more
+			// than was delivered, if less than the guess: the measurement
+			// replaces the guess, so the next probe climbs from what is
+			// known to work. (Judged against the guess alone, such a probe
+			// never counted, and a subscriber first allocated below the
+			// guess stayed there.)
+			res.Success = true
+			e.capacity, e.capacityAt = max(e.capacity, rate), nowUS
+			e.estimate.Store(e.clamp(float64(rate)))
 		}
 	}
 	res.Estimate = e.estimate.Load()
