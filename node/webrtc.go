@@ -101,7 +101,8 @@ const (
 // sequence numbers on outgoing media. NACKs from subscribers are answered by the sfu from the
 // receivers' caches, and sender reports to subscribers come from the down-tracks, so neither
 // responder is here. Connections get only what their role needs: every interceptor runs its
-// own timers per connection, and idle ones cost scheduler time on a loaded node. Connections
+// own timers per connection, and idle ones cost scheduler time on a loaded node (the inbound
+// ones start theirs only with the first incoming stream: inboundFactory). Connections
 // that send media also get the bandwidth estimator of estimators (if not nil), registered before
 // the TWCC header extension so that it sees the sequence numbers that interceptor assigns.
 func newInterceptorRegistry(role pcRole, estimators *bwe.Factory) (*interceptor.Registry, error) {
@@ -111,17 +112,17 @@ func newInterceptorRegistry(role pcRole, estimators *bwe.Factory) (*interceptor.
 		if err != nil {
 			return nil, fmt.Errorf("nack generator: %w", err)
 		}
-		r.Add(gen)
+		r.Add(inboundFactory{gen})
 		rr, err := report.NewReceiverInterceptor()
 		if err != nil {
 			return nil, fmt.Errorf("receiver reports: %w", err)
 		}
-		r.Add(rr)
+		r.Add(inboundFactory{rr})
 		fb, err := twcc.NewSenderInterceptor(twcc.SendInterval(50 * time.Millisecond))
 		if err != nil {
 			return nil, fmt.Errorf("twcc feedback: %w", err)
 		}
-		r.Add(fb)
+		r.Add(inboundFactory{fb})
 	}
 	if role != rolePublisher {
 		if estimators != nil {
