@@ -2,6 +2,8 @@ package node
 
 import (
 	"context"
+	"errors"
+	"io"
 	"slices"
 	"time"
 
@@ -146,4 +148,50 @@ func (n *Node) onRelayData(from string, msg relay.DataMessage) {
 		label = reliableLabel
 	}
 	r.forwardData(nil, label, pkt.DestinationIdentities, msg.Payload)
+}
+
+// subscriberChannelBuffer is the read buffer of a server-created data channel on a subscriber
+// connection. Clients send their data on the publisher connection's channels; these carry the
+// channel handshake and, from an unusual client, small packets. A larger message is read into a
+// buffer of the largest message size for that one read.
+const subscriberChannelBuffer = 2048
+
+// maxDataMessage is the largest data channel message the node reads (SCTP's default maximum).
+const maxDataMessage = 65535
+
+// serveSubscriberChannel reads a server-created data channel of a subscriber connection once it
+// opens (the subscriber role's data channels are detached). pion's own read loop would hold a
+// 64 KiB buffer per channel for the channel's life: two per subscriber, the largest share of a
+// subscriber's memory on a node. What a client sends on these channels is handled like data on
+// its publisher channels. The reader ends when the channel or its connection closes.
+func (p *Participant) serveSubscriberChannel(dc *webrtc.DataChannel) {
+	label := dc.Label()
+	dc.OnOpen(func() {
+		rw, err := dc.Detach()
+		if err != nil {
+			p.log.Warn().Err(err).Str("label", label).Msg("data channel: detach failed")
+			return
+		}
+		go readDataMessages(rw, func(msg []byte) { p.onData(label, msg) })
+	})
+}
+
+// readDataMessages reads messages from a detached data channel into a small buffer (a larger
+// message is read again into one of maxDataMessage bytes) and hands each to handle, until the
+// channel fails or closes. handle must not keep msg.
+func readDataMessages(r io.Reader, handle func(msg []byte)) {
+	buf := make([]byte, subscriberChannelBuffer)
+	for {
+		n, err := r.Read(buf)
+		msg := buf[:n]
+		if errors.Is(err, io.ErrShortBuffer) {
+			big := make([]byte, maxDataMessage)
+			n, err = r.Read(big)
+			msg = big[:n]
+		}
+		if err != nil {
+			return
+		}
+		handle(msg)
+	}
 }

@@ -36,6 +36,7 @@ func (p *Participant) newSubscriberTransport() (*pcTransport, error) {
 		return nil, err
 	}
 	t.setDataChannel(reliable)
+	p.serveSubscriberChannel(reliable)
 	unordered, zero := false, uint16(0)
 	lossy, err := t.pc.CreateDataChannel(lossyLabel, &webrtc.DataChannelInit{Ordered: &unordered, MaxRetransmits: &zero})
 	if err != nil {
@@ -43,6 +44,7 @@ func (p *Participant) newSubscriberTransport() (*pcTransport, error) {
 		return nil, err
 	}
 	t.setDataChannel(lossy)
+	p.serveSubscriberChannel(lossy)
 	return t, nil
 }
 

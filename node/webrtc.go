@@ -207,7 +207,13 @@ func newAPIs(p apiParams) (*webrtcAPIs, error) {
 		if err != nil {
 			return nil, err
 		}
-		apis[role] = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
+		roleSE := se
+		if role == roleSubscriber {
+			// The server's data channels on a subscriber connection are read by
+			// serveSubscriberChannel with a small buffer (see there).
+			roleSE.DetachDataChannels()
+		}
+		apis[role] = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(roleSE))
 	}
 	return &apis, nil
 }
