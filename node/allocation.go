@@ -90,6 +90,11 @@ func (a *allocations) start(p *Participant) {
 	}
 	a.subs[p] = s
 	a.mu.Unlock()
+	if p.isClosed() {
+		// close ran stop before s was registered: nothing else would end the loop.
+		a.remove(p)
+		return
+	}
 	if !a.node.goAdd() {
 		a.remove(p)
 		return

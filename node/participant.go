@@ -229,6 +229,16 @@ func (p *Participant) start(sc *signalConn, jp joinParams) error {
 		}
 	}
 	p.mu.Lock()
+	if p.closed {
+		// Removed while its connections were being made (the room or the node closed): close
+		// would not have seen them.
+		p.mu.Unlock()
+		pub.close()
+		if sub != pub {
+			sub.close()
+		}
+		return ErrParticipantGone
+	}
 	p.publisher, p.subscriber = pub, sub
 	p.state = livekit.ParticipantInfo_JOINED
 	p.mu.Unlock()
