@@ -102,20 +102,31 @@ func (d *Directory) Subscribe(fn func(Event)) (cancel func()) { return d.events.
 // with its published tracks in info.Tracks. info is copied. An unchanged participant is not
 // re-broadcast.
 func (d *Directory) PutParticipant(room string, info *livekit.ParticipantInfo) error {
+	return d.PutParticipantPermission(room, info, nil)
+}
+
+// PutParticipantPermission is PutParticipant with the participant's subscription permission
+// (who may subscribe to its tracks; nil: everyone), replicated with the entry so that other
+// edges enforce it for their subscribers.
+func (d *Directory) PutParticipantPermission(room string, info *livekit.ParticipantInfo, perm *livekit.SubscriptionPermission) error {
 	if info == nil || info.Identity == "" || len(info.Identity) > maxNameLen || room == "" || len(room) > maxNameLen {
 		return fmt.Errorf("%w: participant needs a room name and an identity", ErrInvalidEntry)
 	}
-	if n := proto.Size(info); n > maxPayloadSize {
+	if n := proto.Size(info) + proto.Size(perm); n > maxPayloadSize {
 		return fmt.Errorf("%w: participant %q is %d bytes", ErrInvalidEntry, info.Identity, n)
 	}
 	p := proto.CloneOf(info)
+	var pm *livekit.SubscriptionPermission
+	if perm != nil {
+		pm = proto.CloneOf(perm)
+	}
 	key := entryKey{kind: kindParticipant, room: room, identity: info.Identity}
 	d.mu.Lock()
-	if prev := d.st.owners[d.self].live[key]; prev != nil && proto.Equal(prev.part, p) {
+	if prev := d.st.owners[d.self].live[key]; prev != nil && proto.Equal(prev.part, p) && proto.Equal(prev.perm, pm) {
 		d.mu.Unlock()
 		return nil
 	}
-	d.writeLocked(&record{owner: d.self, key: key, part: p})
+	d.writeLocked(&record{owner: d.self, key: key, part: p, perm: pm})
 	return nil
 }
 
@@ -236,7 +247,7 @@ func (d *Directory) Participants(room string) []ParticipantEntry {
 	}
 	out := make([]ParticipantEntry, 0, len(ri.parts))
 	for pk, r := range ri.parts {
-		out = append(out, ParticipantEntry{Info: r.part, NodeID: pk.owner, Room: room})
+		out = append(out, ParticipantEntry{Info: r.part, Permission: r.perm, NodeID: pk.owner, Room: room})
 	}
 	slices.SortFunc(out, func(a, b ParticipantEntry) int {
 		if c := strings.Compare(a.Info.Identity, b.Info.Identity); c != 0 {
@@ -258,7 +269,7 @@ func (d *Directory) Participant(room, identity string) (ParticipantEntry, bool) 
 	}
 	for pk, r := range ri.parts {
 		if pk.identity == identity && (best.Info == nil || r.part.JoinedAtMs > best.Info.JoinedAtMs) {
-			best = ParticipantEntry{Info: r.part, NodeID: pk.owner, Room: room}
+			best = ParticipantEntry{Info: r.part, Permission: r.perm, NodeID: pk.owner, Room: room}
 		}
 	}
 	return best, best.Info != nil
@@ -285,7 +296,7 @@ func (d *Directory) eventsLocked(changes []change) ([]Event, []*record) {
 			continue
 		}
 		ev := Event{Kind: ParticipantUpserted, Room: c.rec.key.room,
-			Participant: &ParticipantEntry{Info: c.rec.part, NodeID: c.rec.owner, Room: c.rec.key.room}}
+			Participant: &ParticipantEntry{Info: c.rec.part, Permission: c.rec.perm, NodeID: c.rec.owner, Room: c.rec.key.room}}
 		if c.kind == changeRemove {
 			ev.Kind, ev.Cause = ParticipantRemoved, c.cause
 		}

@@ -149,6 +149,38 @@ func TestDirectoryPropagatesAndEmitsEvents(t *testing.T) {
 	require.Empty(t, b.Rooms())
 }
 
+// TestDirectoryReplicatesPermission: a change of subscription permission alone is a change,
+// and other nodes see the permission with the entry.
+func TestDirectoryReplicatesPermission(t *testing.T) {
+	m := newFakeMesh(t, "A", "B")
+	a, b := m.dirs["A"], m.dirs["B"]
+	require.NoError(t, a.PutParticipant("lobby", richParticipant("alice")))
+	m.deliver(nil)
+	got, ok := b.Participant("lobby", "alice")
+	require.True(t, ok)
+	require.Nil(t, got.Permission, "no permission: everyone may subscribe")
+
+	perm := &livekit.SubscriptionPermission{TrackPermissions: []*livekit.TrackPermission{
+		{ParticipantIdentity: "bob", AllTracks: true}}}
+	require.NoError(t, a.PutParticipantPermission("lobby", richParticipant("alice"), perm))
+	require.NotZero(t, a.bq.NumQueued(), "a permission change is broadcast")
+	m.deliver(nil)
+	got, ok = b.Participant("lobby", "alice")
+	require.True(t, ok)
+	require.True(t, proto.Equal(perm, got.Permission), "permission replicated: %v", got.Permission)
+	evs := drain(b)
+	require.NotEmpty(t, evs)
+	require.True(t, proto.Equal(perm, evs[len(evs)-1].Participant.Permission), "the event carries it")
+
+	require.NoError(t, a.PutParticipantPermission("lobby", richParticipant("alice"), perm))
+	require.Zero(t, a.bq.NumQueued(), "unchanged: not re-broadcast")
+	require.NoError(t, a.PutParticipantPermission("lobby", richParticipant("alice"), &livekit.SubscriptionPermission{}))
+	m.deliver(nil)
+	got, _ = b.Participant("lobby", "alice")
+	require.NotNil(t, got.Permission, "an empty permission (nobody) is kept distinct from none")
+	require.Empty(t, got.Permission.TrackPermissions)
+}
+
 func TestDirectoryRoomMergeAcrossNodes(t *testing.T) {
 	m := newFakeMesh(t, "A", "B")
 	a, b := m.dirs["A"], m.dirs["B"]

@@ -51,6 +51,9 @@ func (k EventKind) String() string {
 type ParticipantEntry struct {
 	// Info is shared and read-only: the directory never mutates it, and neither may callers.
 	Info *livekit.ParticipantInfo
+	// Permission is who may subscribe to the participant's tracks; nil: everyone. Shared and
+	// read-only like Info.
+	Permission *livekit.SubscriptionPermission
 	// NodeID is the owning node, where the participant is connected.
 	NodeID string
 	// Room is the room name.

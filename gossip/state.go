@@ -39,6 +39,8 @@ type record struct {
 	stamp uint64
 	room  *livekit.Room            // kindRoom, live
 	part  *livekit.ParticipantInfo // kindParticipant, live
+	// perm is who may subscribe to the participant's tracks (kindParticipant, live); nil: everyone.
+	perm *livekit.SubscriptionPermission
 }
 
 type tombstone struct {

@@ -150,7 +150,17 @@ func appendRecord(b []byte, r *record) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidEntry, err)
 	}
-	return appendBytes(b, 9, pb), nil
+	b = appendBytes(b, 9, pb)
+	if r.key.kind == kindParticipant && r.perm != nil {
+		pb, err := proto.Marshal(r.perm)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidEntry, err)
+		}
+		// Written even when empty: an empty permission (nobody may subscribe) is not none.
+		b = protowire.AppendTag(b, 10, protowire.BytesType)
+		b = protowire.AppendBytes(b, pb)
+	}
+	return b, nil
 }
 
 // decodeMessage decodes and validates a directory message. b is not retained.
@@ -239,7 +249,8 @@ func decodeDigest(b []byte) (digest, error) {
 
 func decodeRecord(b []byte) (*record, error) {
 	r := &record{}
-	var payload []byte
+	var payload, perm []byte
+	hasPerm := false
 	err := walkFields(b, func(num protowire.Number, typ protowire.Type, v uint64, s []byte) error {
 		switch {
 		case num == 1 && typ == protowire.BytesType:
@@ -263,6 +274,8 @@ func decodeRecord(b []byte) (*record, error) {
 			r.stamp = v
 		case num == 9 && typ == protowire.BytesType:
 			payload = s
+		case num == 10 && typ == protowire.BytesType:
+			perm, hasPerm = s, true // empty bytes: an empty permission (nobody), not none
 		}
 		return nil
 	})
@@ -277,6 +290,15 @@ func decodeRecord(b []byte) (*record, error) {
 	}
 	if err := decodePayload(r, payload); err != nil {
 		return nil, err
+	}
+	if hasPerm {
+		if r.key.kind != kindParticipant {
+			return nil, fmt.Errorf("%w: subscription permission on a room record", ErrMalformed)
+		}
+		r.perm = &livekit.SubscriptionPermission{}
+		if err := proto.Unmarshal(perm, r.perm); err != nil {
+			return nil, fmt.Errorf("%w: subscription permission: %w", ErrMalformed, err)
+		}
 	}
 	return r, nil
 }

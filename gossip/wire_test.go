@@ -102,6 +102,31 @@ func requireSameRecord(t *testing.T, want, got *record) {
 	require.Equal(t, want.stamp, got.stamp)
 	require.True(t, proto.Equal(want.part, got.part), "participant payload")
 	require.True(t, proto.Equal(want.room, got.room), "room payload")
+	require.Equal(t, want.perm == nil, got.perm == nil, "subscription permission present")
+	require.True(t, proto.Equal(want.perm, got.perm), "subscription permission")
+}
+
+// TestWirePermission: a participant's subscription permission travels with its record; an
+// empty one (nobody may subscribe) stays distinct from none (everyone may).
+func TestWirePermission(t *testing.T) {
+	perms := []*livekit.SubscriptionPermission{
+		nil,
+		{},
+		{AllParticipants: true},
+		{TrackPermissions: []*livekit.TrackPermission{
+			{ParticipantIdentity: "bob", TrackSids: []string{"TR_valice"}},
+			{ParticipantSid: "PA_carol", AllTracks: true}}},
+	}
+	for _, perm := range perms {
+		r := &record{owner: "node-a", ver: version{5, 1},
+			key:  entryKey{kind: kindParticipant, room: "lobby", identity: "alice"},
+			part: richParticipant("alice"), perm: perm}
+		b, err := encodeDelta(r)
+		require.NoError(t, err)
+		m, err := decodeMessage(b)
+		require.NoError(t, err)
+		requireSameRecord(t, r, m.rec)
+	}
 }
 
 func TestDecodeRejectsMalformed(t *testing.T) {
