@@ -218,7 +218,10 @@ func (m *mesh) publishParticipant(p *Participant) {
 	if m == nil {
 		return
 	}
-	if err := m.dir.PutParticipant(p.room.name, p.info()); err != nil {
+	p.mu.Lock()
+	perm := p.subPerm
+	p.mu.Unlock()
+	if err := m.dir.PutParticipantPermission(p.room.name, p.info(), perm); err != nil {
 		m.log.Warn().Err(err).Str("participant", p.identity).Msg("directory put")
 	}
 }

@@ -22,6 +22,14 @@ const remoteSubscribeTimeout = 10 * time.Second
 type remoteParticipant struct {
 	nodeID string
 	info   *livekit.ParticipantInfo // shared, read-only (from the directory)
+	// perm is who may subscribe to its tracks (nil: everyone); shared, read-only. This edge
+	// enforces it for its own subscribers, as the publisher's edge does for its.
+	perm *livekit.SubscriptionPermission
+}
+
+// allows reports whether rp's subscription permission lets p receive track sid.
+func (rp *remoteParticipant) allows(p *Participant, sid string) bool {
+	return permits(rp.perm, p, sid)
 }
 
 func hiddenInfo(info *livekit.ParticipantInfo) bool {
@@ -111,9 +119,12 @@ func (r *Room) upsertRemote(e *gossip.ParticipantEntry) {
 		r.mu.Unlock()
 		return
 	}
-	rp := &remoteParticipant{nodeID: e.NodeID, info: e.Info}
+	rp := &remoteParticipant{nodeID: e.NodeID, info: e.Info, perm: e.Permission}
 	r.remote[identity] = rp
 	r.mu.Unlock()
+	if old != nil && !proto.Equal(old.perm, rp.perm) {
+		r.applyRemotePermission(rp, old.info.Tracks)
+	}
 
 	var before []*livekit.TrackInfo
 	if old != nil {
@@ -140,6 +151,28 @@ func (r *Room) upsertRemote(e *gossip.ParticipantEntry) {
 	for _, t := range before {
 		if findTrack(e.Info.Tracks, t.Sid) == nil {
 			r.closeSubscriptions(t.Sid)
+		}
+	}
+}
+
+// applyRemotePermission brings local subscriptions to rp's tracks (those it already had,
+// before) in line with its changed subscription permission: no longer allowed ones end, newly
+// allowed ones start (if the subscriber wants them).
+func (r *Room) applyRemotePermission(rp *remoteParticipant, before []*livekit.TrackInfo) {
+	for _, p := range r.participantList() {
+		for _, t := range rp.info.Tracks {
+			if findTrack(before, t.Sid) == nil {
+				continue // new: subscribed below by upsertRemote, with the permission checked
+			}
+			p.mu.Lock()
+			subscribed := p.subs[t.Sid] != nil
+			p.mu.Unlock()
+			switch allowed := rp.allows(p, t.Sid); {
+			case subscribed && !allowed:
+				p.unsubscribe(t.Sid)
+			case !subscribed && allowed:
+				p.maybeSubscribeRemote(rp, t, false)
+			}
 		}
 	}
 }
@@ -231,7 +264,7 @@ func (p *Participant) subscribeExistingRemote() {
 // like a local track. Dialing and subscribing happen on a goroutine of their own.
 func (p *Participant) maybeSubscribeRemote(rp *remoteParticipant, t *livekit.TrackInfo, explicit bool) {
 	m := p.node.mesh
-	if m == nil || !p.wants(t.Sid, explicit) {
+	if m == nil || !p.wants(t.Sid, explicit) || !rp.allows(p, t.Sid) {
 		return
 	}
 	if !p.node.goAdd() {
@@ -244,6 +277,11 @@ func (p *Participant) maybeSubscribeRemote(rp *remoteParticipant, t *livekit.Tra
 			return
 		}
 		p.attach(rt, trackRef{info: t, publisherSid: rp.info.Sid, publisher: rp.info.Identity}, explicit)
+		if cur, _ := p.room.findRemoteTrack(t.Sid); cur == nil || !cur.allows(p, t.Sid) {
+			// The permission changed (or the track went) while the copy was pulled.
+			p.unsubscribe(t.Sid)
+			return
+		}
 		p.watchCopy(rt, t.Sid, explicit)
 	}()
 }

@@ -76,11 +76,17 @@ func (p *Participant) subscribeExisting() {
 	}
 }
 
-// allowedBy reports whether pub's subscription permissions let p receive track sid.
+// allows reports whether pub's subscription permissions let p receive track sid.
 func (pub *Participant) allows(p *Participant, sid string) bool {
 	pub.mu.Lock()
 	perm := pub.subPerm
 	pub.mu.Unlock()
+	return permits(perm, p, sid)
+}
+
+// permits reports whether a publisher's subscription permission perm (nil: everyone) lets p
+// receive track sid.
+func permits(perm *livekit.SubscriptionPermission, p *Participant, sid string) bool {
 	if perm == nil || perm.AllParticipants {
 		return true
 	}
@@ -233,6 +239,8 @@ func (p *Participant) setSubscriptionPermission(perm *livekit.SubscriptionPermis
 		mine = append(mine, sid)
 	}
 	p.mu.Unlock()
+	// Other edges enforce it for their subscribers.
+	p.node.mesh.publishParticipant(p)
 	for _, o := range p.room.others(p) {
 		for _, sid := range mine {
 			o.mu.Lock()
