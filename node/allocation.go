@@ -21,6 +21,8 @@ import (
 // allocationConfig tunes stream allocation. The zero value is not valid; see
 // defaultAllocationConfig.
 type allocationConfig struct {
+	// Disabled: no estimators, no loops; subscribers get what they ask for.
+	Disabled bool
 	// Tick is how often a subscriber's allocation is recomputed.
 	Tick time.Duration
 	// ProbeWindow is how long a probe sends padding; PumpInterval how often
@@ -62,13 +64,22 @@ func newAllocations(n *Node, cfg allocationConfig) *allocations {
 	}
 }
 
+// estimators is the factory to register on subscriber-side connections; nil when allocation
+// is disabled.
+func (a *allocations) estimators() *bwe.Factory {
+	if a.cfg.Disabled {
+		return nil
+	}
+	return a.factory
+}
+
 // start begins stream allocation for p once its subscriber connection exists (Participant.start).
 // A connection without an estimator (none registered) is left unconstrained.
 func (a *allocations) start(p *Participant) {
 	p.mu.Lock()
 	sub := p.subscriber
 	p.mu.Unlock()
-	if sub == nil {
+	if sub == nil || a.cfg.Disabled {
 		return
 	}
 	est, ok := a.factory.Estimator(sub.pc.ID())

@@ -161,6 +161,8 @@ type Config struct {
 	// publisher's edge) or "regional" (each region has a hub; a track crosses each region
 	// boundary once and fans out inside the region). Every edge of a mesh must use the same.
 	RelayMode string `yaml:"relay_mode"`
+	// Allocation tunes the per-subscriber stream allocator (bandwidth estimate, probes, holds).
+	Allocation AllocationConfig `yaml:"allocation"`
 	// RelayPacketConn, if set, is the UDP socket the relay uses instead of listening on
 	// RelayPort (tests wrap one to impair the relay link). The node does not close it.
 	RelayPacketConn net.PacketConn `yaml:"-"`
@@ -375,6 +377,7 @@ func (c *Config) validate(interfaceAddrs func() ([]net.Addr, error)) error {
 		add("shutdown_grace must be positive, got %s", c.ShutdownGrace)
 	}
 	errs = append(errs, c.validateMesh()...)
+	errs = append(errs, c.Allocation.validate()...)
 	return errors.Join(errs...)
 }
 

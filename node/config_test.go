@@ -118,6 +118,18 @@ func TestConfigValidate(t *testing.T) {
 		{"ping interval sub-second", false, func(c *Config) { c.PingInterval = 500 * time.Millisecond }, "ping_interval must be at least 1s"},
 		{"ping timeout short", false, func(c *Config) { c.PingTimeout = c.PingInterval }, "ping_timeout (5s) must be longer"},
 		{"shutdown grace zero", false, func(c *Config) { c.ShutdownGrace = 0 }, "shutdown_grace must be positive"},
+		{"allocation bounds", false, func(c *Config) { c.Allocation.MinBitrate = 2_000_000; c.Allocation.MaxBitrate = 1_000_000 },
+			"allocation.min_bitrate (2000000) is above max_bitrate (1000000)"},
+		{"allocation initial above default max", false, func(c *Config) { c.Allocation.InitialBitrate = 60_000_000 },
+			"allocation.initial_bitrate (60000000) is outside"},
+		{"allocation initial below min", false, func(c *Config) { c.Allocation.MinBitrate = 2_000_000 },
+			"allocation.initial_bitrate (1500000) is outside"},
+		{"allocation negative backoff", false, func(c *Config) { c.Allocation.ProbeBackoffMax = -time.Second },
+			"allocation.probe_backoff_max"},
+		{"allocation tuned", false, func(c *Config) {
+			c.Allocation = AllocationConfig{InitialBitrate: 800_000, MinBitrate: 100_000, MaxBitrate: 8_000_000,
+				ProbeBackoffMax: 2 * time.Second, HoldBase: time.Second}
+		}, ""},
 		{"dev short secret ok", true, func(*Config) {}, ""},
 		{"dev no keys ok", true, func(c *Config) { c.Keys = nil }, ""},
 		{"dev loopback v6", true, func(c *Config) { c.Bind = "::1" }, ""},

@@ -70,7 +70,7 @@ func New(cfg Config, log zerolog.Logger) (*Node, error) {
 		httpClient: &http.Client{Timeout: 5 * time.Second},
 	}
 	n.metrics = newMetrics(n)
-	n.alloc = newAllocations(n, defaultAllocationConfig())
+	n.alloc = newAllocations(n, cfg.Allocation.allocationConfig())
 	return n, nil
 }
 
@@ -87,7 +87,7 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	ip := net.ParseIP(n.cfg.Bind)
 	apis, err := newAPIs(apiParams{rtc: rn, nodeIP: nodeIP, loopback: ip != nil && ip.IsLoopback(), log: n.log,
-		bwe: n.alloc.factory})
+		bwe: n.alloc.estimators()})
 	if err != nil {
 		rn.close()
 		return err
