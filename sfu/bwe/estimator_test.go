@@ -252,32 +252,33 @@ func TestEstimatorProbeBelowGuess(t *testing.T) {
 	require.InDelta(t, 500_000, float64(delivered), 50_000)
 
 	// The probe sends 1 Mbit/s for 400 ms, all of it arriving at that rate.
-	require.NoError(t, f.e.StartProbe(f.at(500_000), 1_000_000))
-	for i := range 40 {
-		s := int64(500_000 + i*10_000)
-		f.send(1250-PacketOverhead, s, s+20_000)
-	}
-	f.e.EndProbe(f.at(900_000))
-	f.send(1250-PacketOverhead, 901_000, 921_000)
-	f.flush(950_000)
-	r, ok := f.e.ProbeResult()
-	require.True(t, ok)
+	r := f.cleanProbe(500_000, 1_000_000, 10_000, 40)
 	require.True(t, r.Success, "%v", r)
 	require.InDelta(t, 1_000_000, float64(r.Estimate), 50_000, "the measured rate replaces the 2 Mbit/s guess")
 	require.True(t, f.e.Stats().Verified)
 
 	// A second probe, now from a verified estimate, below it: not a success.
-	require.NoError(t, f.e.StartProbe(f.at(1_500_000), 800_000))
-	for i := range 40 {
-		s := int64(1_500_000 + i*12_500)
+	r = f.cleanProbe(1_500_000, 800_000, 12_500, 40)
+	require.False(t, r.Success, "%v", r)
+}
+
+// cleanProbe runs a probe window from fromUS towards target: n packets of 1250 bytes on the
+// wire every gapUS, each arriving 20 ms after it was sent, then one packet after the window and
+// the feedback. It returns the probe's result.
+func (f *feeder) cleanProbe(fromUS int64, target uint64, gapUS int64, n int) ProbeResult {
+	f.t.Helper()
+	require.NoError(f.t, f.e.StartProbe(f.at(fromUS), target))
+	end := fromUS + int64(n)*gapUS
+	for i := range n {
+		s := fromUS + int64(i)*gapUS
 		f.send(1250-PacketOverhead, s, s+20_000)
 	}
-	f.e.EndProbe(f.at(2_000_000))
-	f.send(1250-PacketOverhead, 2_001_000, 2_021_000)
-	f.flush(2_050_000)
-	r, ok = f.e.ProbeResult()
-	require.True(t, ok)
-	require.False(t, r.Success, "%v", r)
+	f.e.EndProbe(f.at(end))
+	f.send(1250-PacketOverhead, end+1_000, end+21_000)
+	f.flush(end + 50_000)
+	r, ok := f.e.ProbeResult()
+	require.True(f.t, ok, "probe result")
+	return r
 }
 
 func TestEstimatorVerified(t *testing.T) {
