@@ -30,8 +30,8 @@ type mesh struct {
 	stop    chan struct{}
 	cancels []func()
 
-	mu    sync.Mutex // guards dials
-	dials map[string]*sync.Mutex
+	mu       sync.Mutex           // guards linkDown
+	linkDown map[string]time.Time // peer -> until when its relay link is left out of routes
 
 	rates  linkRates
 	pullMu sync.Mutex                    // guards pulled
@@ -49,7 +49,7 @@ func (n *Node) startMesh(ctx context.Context) error {
 		return err
 	}
 	m := &mesh{n: n, log: n.log.With().Str("component", "mesh").Logger(), stop: make(chan struct{}),
-		dials: map[string]*sync.Mutex{}, pulled: map[string]string{}, copies: map[string]*relay.RemoteTrack{}}
+		linkDown: map[string]time.Time{}, pulled: map[string]string{}, copies: map[string]*relay.RemoteTrack{}}
 	m.relay, err = relay.New(relay.Config{
 		NodeID:     n.cfg.NodeID,
 		ClusterKey: secret,
@@ -151,26 +151,20 @@ func (m *mesh) close() {
 	}
 }
 
-// peer returns the relay peer of a node, dialing it when needed. Dials to one node are
-// serialized so that concurrent subscribers share one link.
+// peer returns the relay peer of a node with its link up, dialing it when needed (the relay
+// shares one link and one dial in flight per peer among concurrent callers). A peer whose link
+// is down is not returned as it is: a caller would subscribe on a link that may never come up.
 func (m *mesh) peer(ctx context.Context, nodeID string) (*relay.Peer, error) {
-	if p, ok := m.relay.Peer(nodeID); ok {
-		return p, nil
+	addr := ""
+	if info, ok := m.cluster.Node(nodeID); ok {
+		addr = info.Meta.RelayAddr
 	}
-	info, ok := m.cluster.Node(nodeID)
-	if !ok || info.Meta.RelayAddr == "" {
-		return nil, fmt.Errorf("node %s: no relay address known", nodeID)
+	if addr == "" {
+		if _, ok := m.relay.Peer(nodeID); !ok {
+			return nil, fmt.Errorf("node %s: no relay address known", nodeID)
+		}
 	}
-	m.mu.Lock()
-	l := m.dials[nodeID]
-	if l == nil {
-		l = &sync.Mutex{}
-		m.dials[nodeID] = l
-	}
-	m.mu.Unlock()
-	l.Lock()
-	defer l.Unlock()
-	return m.relay.Dial(ctx, nodeID, info.Meta.RelayAddr)
+	return m.relay.Dial(ctx, nodeID, addr)
 }
 
 // signalURL is the URL clients of other edges are pointed to for this node.

@@ -36,7 +36,7 @@ func (m *mesh) upstream(publisherNode string) (string, error) {
 		nodes = append(nodes, topoNode(ni))
 	}
 	tree, err := topology.Routes(topology.RouteParams{Mode: topology.ModeRegional, Nodes: nodes,
-		Publisher: publisherNode, Subscribers: []string{self}})
+		Links: m.downLinks(time.Now()), Publisher: publisherNode, Subscribers: []string{self}})
 	if err != nil {
 		return "", err
 	}
@@ -47,6 +47,43 @@ func (m *mesh) upstream(publisherNode string) (string, error) {
 	return parent, nil
 }
 
+// linkDownFor is how long a relay link that could not be brought up is left out of this node's
+// routes: the next pulls route around it (through another hub, or straight from the publisher's
+// edge), and after it the link is tried again.
+const linkDownFor = 30 * time.Second
+
+// noteLink records the outcome of bringing up the relay link to peer at now: a failure takes
+// the link out of routes for linkDownFor, a success puts it back.
+func (m *mesh) noteLink(peer string, err error, now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err == nil {
+		delete(m.linkDown, peer)
+		return
+	}
+	if _, known := m.linkDown[peer]; !known {
+		m.log.Info().Err(err).Str("peer", peer).Dur("for", linkDownFor).Msg("relay link down: routing around it")
+	}
+	m.linkDown[peer] = now.Add(linkDownFor)
+}
+
+// downLinks are this node's relay links that are out of routes at now, as topology links with
+// 100 % loss. Expired entries are dropped.
+func (m *mesh) downLinks(now time.Time) []topology.Link {
+	self := m.n.cfg.NodeID
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var links []topology.Link
+	for peer, until := range m.linkDown {
+		if !now.Before(until) {
+			delete(m.linkDown, peer)
+			continue
+		}
+		links = append(links, topology.Link{From: self, To: peer, LossPercent: 100})
+	}
+	return links
+}
+
 // pull returns this node's relay copy of a track published on publisherNode, subscribing along
 // the route when there is none yet. Every caller shares one copy per track.
 func (m *mesh) pull(ctx context.Context, trackSid, publisherNode string) (*relay.RemoteTrack, error) {
@@ -55,6 +92,7 @@ func (m *mesh) pull(ctx context.Context, trackSid, publisherNode string) (*relay
 		return nil, err
 	}
 	peer, err := m.peer(ctx, from)
+	m.noteLink(from, err, time.Now())
 	if err != nil {
 		return nil, err
 	}
