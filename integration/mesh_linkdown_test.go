@@ -58,6 +58,8 @@ func TestRegionalLinkDown(t *testing.T) {
 	require.Less(t, took, linkDownBound)
 	st, ok := nodes[2].RelayPeerStats("edge-0")
 	require.True(t, ok && st.Subscriptions > 0, "edge-2 does not pull from edge-0 around the dead link")
+	require.Equal(t, 1.0, scrape(t, nodes[2].HTTPURL(), "edge_relay_link_down", `peer="edge-1"`),
+		"the dead link is visible in /metrics")
 	st, ok = nodes[2].RelayPeerStats("edge-1")
 	require.False(t, ok && st.Subscriptions > 0, "edge-2 pulls from edge-1 although every datagram between them is dropped: %+v", st)
 }

@@ -2,6 +2,7 @@ package node
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -14,7 +15,7 @@ import (
 type meshCollector struct {
 	n *Node
 
-	sent, received, rtt, lost, subs, served, nacks, members, dirMalformed, dirApplied *prometheus.Desc
+	sent, received, rtt, lost, subs, served, nacks, down, members, dirMalformed, dirApplied *prometheus.Desc
 }
 
 func newMeshCollector(n *Node) *meshCollector {
@@ -31,6 +32,7 @@ func newMeshCollector(n *Node) *meshCollector {
 		subs:         d("relay_subscriptions", "Tracks this node receives from a peer edge.", "peer"),
 		served:       d("relay_served_tracks", "Tracks of this node a peer edge receives.", "peer"),
 		nacks:        d("relay_nacks_sent_total", "Sequence numbers this node NACKed to a peer edge.", "peer"),
+		down:         d("relay_link_down", "1 while the relay link to a peer edge could not be brought up and routes go around it.", "peer"),
 		members:      d("gossip_members", "Cluster members by liveness.", "liveness"),
 		dirMalformed: d("gossip_messages_malformed_total", "Directory messages dropped because they did not decode."),
 		dirApplied:   d("gossip_records_applied_total", "Remote directory writes that changed the directory."),
@@ -39,7 +41,7 @@ func newMeshCollector(n *Node) *meshCollector {
 
 func (c *meshCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.sent, c.received, c.rtt, c.lost, c.subs, c.served, c.nacks,
-		c.members, c.dirMalformed, c.dirApplied} {
+		c.down, c.members, c.dirMalformed, c.dirApplied} {
 		ch <- d
 	}
 }
@@ -57,6 +59,9 @@ func (c *meshCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.subs, prometheus.GaugeValue, float64(p.Subscriptions), p.NodeID)
 		ch <- prometheus.MustNewConstMetric(c.served, prometheus.GaugeValue, float64(p.Served), p.NodeID)
 		ch <- prometheus.MustNewConstMetric(c.nacks, prometheus.CounterValue, float64(p.NACKsSent), p.NodeID)
+	}
+	for _, l := range m.downLinks(time.Now()) {
+		ch <- prometheus.MustNewConstMetric(c.down, prometheus.GaugeValue, 1, l.To)
 	}
 	count := map[string]float64{}
 	for _, ni := range m.cluster.Nodes() {
