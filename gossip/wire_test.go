@@ -192,6 +192,14 @@ func FuzzDecodeMessage(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	withPerm := part("A", 1, 4, "carol")
+	withPerm.perm = &livekit.SubscriptionPermission{TrackPermissions: []*livekit.TrackPermission{
+		{ParticipantIdentity: "bob", TrackSids: []string{"TR_1"}}}}
+	b, err := encodeDelta(withPerm)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
 	full := seeds[0]
 	full.part = richParticipant("alice")
 	st, err := encodeState(&stateMsg{sender: "A", full: true, recs: []*record{full, seeds[1]},
