@@ -163,6 +163,13 @@ func (e *events) recorders() []*trackRecorder {
 	return slices.Clone(e.allTracks)
 }
 
+// received returns every data packet received so far, in arrival order.
+func (e *events) received() []receivedData {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.data)
+}
+
 // dataWith returns the received data packets whose payload is payload.
 func (e *events) dataWith(payload string) []receivedData {
 	e.mu.Lock()

@@ -21,24 +21,7 @@ const linkDownBound = 12 * time.Second
 // linkDownBound; edge-1's own subscriber still gets the track through the hub route.
 func TestRegionalLinkDown(t *testing.T) {
 	regions := []string{"r0", "r1", "r1"}
-	pcs := make([]net.PacketConn, len(regions))
-	addrs := make([]string, len(regions)) // relay addresses; complete before any node starts
-	for i := range regions {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		require.NoError(t, err)
-		pcs[i], addrs[i] = pc, pc.LocalAddr().String()
-	}
-	conns := make([]*impairedConn, len(regions))
-	for i := range regions {
-		self := i
-		conns[i] = newImpairedConn(pcs[i], uint64(i+1), func(dst string) (time.Duration, float64) {
-			if self == 1 && dst == addrs[2] || self == 2 && dst == addrs[1] {
-				return 0, 1
-			}
-			return 0, 0
-		})
-		t.Cleanup(conns[i].close)
-	}
+	conns := cutRelays(t, len(regions), [2]int{1, 2})
 	nodes := startMeshWith(t, len(regions), func(i int, cfg *node.Config) {
 		cfg.Region = regions[i]
 		cfg.RelayMode = "regional"
@@ -62,4 +45,31 @@ func TestRegionalLinkDown(t *testing.T) {
 		"the dead link is visible in /metrics")
 	st, ok = nodes[2].RelayPeerStats("edge-1")
 	require.False(t, ok && st.Subscriptions > 0, "edge-2 pulls from edge-1 although every datagram between them is dropped: %+v", st)
+}
+
+// cutRelays returns relay sockets for n edges (wrapped by a userspace impairer) that drop every
+// datagram between the two edges of each pair in cut, both ways. They close when the test ends.
+func cutRelays(t *testing.T, n int, cut ...[2]int) []*impairedConn {
+	t.Helper()
+	pcs := make([]net.PacketConn, n)
+	addrs := make([]string, n) // complete before any socket is used; read-only after
+	for i := range n {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		require.NoError(t, err)
+		pcs[i], addrs[i] = pc, pc.LocalAddr().String()
+	}
+	conns := make([]*impairedConn, n)
+	for i := range n {
+		self := i
+		conns[i] = newImpairedConn(pcs[i], uint64(i+1), func(dst string) (time.Duration, float64) {
+			for _, c := range cut {
+				if self == c[0] && dst == addrs[c[1]] || self == c[1] && dst == addrs[c[0]] {
+					return 0, 1
+				}
+			}
+			return 0, 0
+		})
+		t.Cleanup(conns[i].close)
+	}
+	return conns
 }

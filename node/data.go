@@ -1,11 +1,9 @@
 package node
 
 import (
-	"context"
 	"errors"
 	"io"
 	"slices"
-	"time"
 
 	"github.com/livekit/protocol/livekit"
 	"github.com/pion/webrtc/v4"
@@ -111,18 +109,10 @@ func (r *Room) forwardDataMesh(label string, dests []string, data []byte) {
 	if m == nil {
 		return
 	}
-	nodes := r.remoteNodes(dests)
-	for _, id := range nodes {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		peer, err := m.peer(ctx, id)
-		if err == nil {
-			err = peer.SendData(ctx, relay.DataMessage{Room: r.name, Kind: relayDataKind,
-				Reliable: label == reliableLabel, Payload: data})
-		}
-		cancel()
-		if err != nil {
-			r.node.metrics.dataDropped.WithLabelValues("relay").Inc()
-			r.log.Debug().Err(err).Str("node", id).Msg("relay data")
+	for _, id := range r.remoteNodes(dests) {
+		msg := relay.DataMessage{Room: r.name, Kind: relayDataKind, Reliable: label == reliableLabel, Payload: data}
+		if !m.sendData(id, msg) {
+			r.node.metrics.dataDropped.WithLabelValues("relay_queue").Inc()
 		}
 	}
 }

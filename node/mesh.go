@@ -33,6 +33,9 @@ type mesh struct {
 	mu       sync.Mutex           // guards linkDown
 	linkDown map[string]time.Time // peer -> until when its relay link is left out of routes
 
+	outMu    sync.Mutex             // guards outboxes
+	outboxes map[string]*dataOutbox // peer -> its queue of relayed data (data_mesh.go)
+
 	rates  linkRates
 	pullMu sync.Mutex                    // guards pulled
 	pulled map[string]string             // track sid -> edge this node pulls it from
@@ -49,7 +52,8 @@ func (n *Node) startMesh(ctx context.Context) error {
 		return err
 	}
 	m := &mesh{n: n, log: n.log.With().Str("component", "mesh").Logger(), stop: make(chan struct{}),
-		linkDown: map[string]time.Time{}, pulled: map[string]string{}, copies: map[string]*relay.RemoteTrack{}}
+		linkDown: map[string]time.Time{}, outboxes: map[string]*dataOutbox{}, pulled: map[string]string{},
+		copies: map[string]*relay.RemoteTrack{}}
 	m.relay, err = relay.New(relay.Config{
 		NodeID:     n.cfg.NodeID,
 		ClusterKey: secret,

@@ -67,6 +67,14 @@ func (m *mesh) noteLink(peer string, err error, now time.Time) {
 	m.linkDown[peer] = now.Add(linkDownFor)
 }
 
+// isLinkDown reports whether the relay link to peer is out of routes at now.
+func (m *mesh) isLinkDown(peer string, now time.Time) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	until, ok := m.linkDown[peer]
+	return ok && now.Before(until)
+}
+
 // downLinks are this node's relay links that are out of routes at now, as topology links with
 // 100 % loss. Expired entries are dropped.
 func (m *mesh) downLinks(now time.Time) []topology.Link {
