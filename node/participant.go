@@ -41,7 +41,8 @@ type Participant struct {
 	subs         map[string]*subscription      // by track sid
 	unsubscribed map[string]bool               // tracks the client explicitly unsubscribed from
 	subPerm      *livekit.SubscriptionPermission
-	disconnect   *time.Timer // runs out when a dropped client does not resume
+	denied       map[string]bool // tracks the client was told it may not subscribe to
+	disconnect   *time.Timer     // runs out when a dropped client does not resume
 	closed       bool
 	rtt          uint32
 	remoteIP     netip.Addr            // the client's address at join (for nearest-edge lists)
@@ -82,6 +83,7 @@ func newParticipant(n *Node, r *Room, p joinParams, sc *signalConn) *Participant
 		published:     map[string]*publishedTrack{},
 		subs:          map[string]*subscription{},
 		unsubscribed:  map[string]bool{},
+		denied:        map[string]bool{},
 	}
 }
 

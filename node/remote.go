@@ -170,6 +170,7 @@ func (r *Room) applyRemotePermission(rp *remoteParticipant, before []*livekit.Tr
 			switch allowed := rp.allows(p, t.Sid); {
 			case subscribed && !allowed:
 				p.unsubscribe(t.Sid)
+				p.permitted(rp.info.Sid, t.Sid, false)
 			case !subscribed && allowed:
 				p.maybeSubscribeRemote(rp, t, false)
 			}
@@ -264,7 +265,7 @@ func (p *Participant) subscribeExistingRemote() {
 // like a local track. Dialing and subscribing happen on a goroutine of their own.
 func (p *Participant) maybeSubscribeRemote(rp *remoteParticipant, t *livekit.TrackInfo, explicit bool) {
 	m := p.node.mesh
-	if m == nil || !p.wants(t.Sid, explicit) || !rp.allows(p, t.Sid) {
+	if m == nil || !p.wants(t.Sid, explicit) || !p.permitted(rp.info.Sid, t.Sid, rp.allows(p, t.Sid)) {
 		return
 	}
 	if !p.node.goAdd() {
@@ -280,6 +281,9 @@ func (p *Participant) maybeSubscribeRemote(rp *remoteParticipant, t *livekit.Tra
 		if cur, _ := p.room.findRemoteTrack(t.Sid); cur == nil || !cur.allows(p, t.Sid) {
 			// The permission changed (or the track went) while the copy was pulled.
 			p.unsubscribe(t.Sid)
+			if cur != nil {
+				p.permitted(cur.info.Sid, t.Sid, false)
+			}
 			return
 		}
 		p.watchCopy(rt, t.Sid, explicit)

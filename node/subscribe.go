@@ -84,6 +84,26 @@ func (pub *Participant) allows(p *Participant, sid string) bool {
 	return permits(perm, p, sid)
 }
 
+// permitted tells the client whether it may subscribe to track sid of publisher pubSid when
+// that changes (SubscriptionPermissionUpdate: a refusal, and the permission that follows one),
+// and returns allowed. Only a client that wants the track is told.
+func (p *Participant) permitted(pubSid, sid string, allowed bool) bool {
+	p.mu.Lock()
+	change := p.denied[sid] == allowed // told "denied" before and allowed now, or the reverse
+	if allowed {
+		delete(p.denied, sid)
+	} else {
+		p.denied[sid] = true
+	}
+	p.mu.Unlock()
+	if change {
+		p.sendSignal(&livekit.SignalResponse{Message: &livekit.SignalResponse_SubscriptionPermissionUpdate{
+			SubscriptionPermissionUpdate: &livekit.SubscriptionPermissionUpdate{
+				ParticipantSid: pubSid, TrackSid: sid, Allowed: allowed}}})
+	}
+	return allowed
+}
+
 // permits reports whether a publisher's subscription permission perm (nil: everyone) lets p
 // receive track sid.
 func permits(perm *livekit.SubscriptionPermission, p *Participant, sid string) bool {
@@ -105,7 +125,10 @@ func permits(perm *livekit.SubscriptionPermission, p *Participant, sid string) b
 // explicit marks a subscription the client asked for (auto-subscribe off).
 func (p *Participant) maybeSubscribe(pub *Participant, pt *publishedTrack, explicit bool) {
 	sid := pt.info.Sid
-	if !p.wants(sid, explicit) || !pub.allows(p, sid) {
+	if !p.wants(sid, explicit) {
+		return
+	}
+	if !p.permitted(pub.sid, sid, pub.allows(p, sid)) {
 		return
 	}
 	pub.mu.Lock()
@@ -250,6 +273,7 @@ func (p *Participant) setSubscriptionPermission(perm *livekit.SubscriptionPermis
 			switch {
 			case subscribed && !allowed:
 				o.unsubscribe(sid)
+				o.permitted(p.sid, sid, false)
 			case !subscribed && allowed:
 				if _, pt := p.room.findPublished(sid); pt != nil {
 					o.maybeSubscribe(p, pt, false)

@@ -105,6 +105,31 @@
       return room.localParticipant.identity;
     },
 
+    // allowSubscribers sets who may subscribe to the local participant's
+    // tracks: everyone (true) or nobody (false).
+    async allowSubscribers(all) {
+      await state.room.localParticipant.setTrackSubscriptionPermissions(all, []);
+      return true;
+    },
+
+    // publish publishes the fake camera and microphone (after join without).
+    async publish() {
+      await state.room.localParticipant.enableCameraAndMicrophone();
+      return state.room.localParticipant.trackPublications.size;
+    },
+
+    // permissions lists the remote track publications with their permission
+    // status ('allowed' or 'not_allowed') as the SDK knows it.
+    permissions() {
+      const out = [];
+      state.room.remoteParticipants.forEach((p) => {
+        p.trackPublications.forEach((pub) => {
+          out.push({ trackSid: pub.trackSid, participant: p.identity, status: pub.permissionStatus });
+        });
+      });
+      return out;
+    },
+
     // subscribed lists the remote tracks the page has subscribed to.
     subscribed() {
       return state.subscribed;
