@@ -77,13 +77,13 @@ type subscribedTrack struct {
 	Participant string `json:"participant"`
 }
 
-// TestBrowserPublishSubscribe is the single-node acceptance test: a
-// livekit-client page publishes Chromium's fake camera and microphone through
-// an edge node, and a second page decodes the video and receives the audio.
-func TestBrowserPublishSubscribe(t *testing.T) {
+// nodeAndTwoTabs starts a node and headless Chromium with two tabs, "publisher" and
+// "subscriber", on the test page. It skips the test without the prerequisites and checks for
+// leaked goroutines at the end.
+func nodeAndTwoTabs(t *testing.T) (*node.Node, *tab, *tab) {
+	t.Helper()
 	requirePrereqs(t)
 	checkGoroutines(t)
-
 	n := startNode(t)
 	pageURL := servePage(t)
 	browserCtx := startChromium(t)
@@ -91,6 +91,14 @@ func TestBrowserPublishSubscribe(t *testing.T) {
 	subscriber := openTab(t, browserCtx, "subscriber")
 	publisher.navigate(t, pageURL)
 	subscriber.navigate(t, pageURL)
+	return n, publisher, subscriber
+}
+
+// TestBrowserPublishSubscribe is the single-node acceptance test: a
+// livekit-client page publishes Chromium's fake camera and microphone through
+// an edge node, and a second page decodes the video and receives the audio.
+func TestBrowserPublishSubscribe(t *testing.T) {
+	n, publisher, subscriber := nodeAndTwoTabs(t)
 
 	const room = "browser-test"
 	joinRoom(t, publisher, n.URL(), joinToken(t, room, "publisher"), true)

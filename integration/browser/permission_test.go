@@ -20,16 +20,7 @@ type trackPermission struct {
 // permission status is "not_allowed") and receives no media. Once the publisher lets everyone
 // subscribe, the status turns "allowed" and the video decodes.
 func TestBrowserSubscriptionPermission(t *testing.T) {
-	requirePrereqs(t)
-	checkGoroutines(t)
-
-	n := startNode(t)
-	pageURL := servePage(t)
-	browserCtx := startChromium(t)
-	publisher := openTab(t, browserCtx, "publisher")
-	subscriber := openTab(t, browserCtx, "subscriber")
-	publisher.navigate(t, pageURL)
-	subscriber.navigate(t, pageURL)
+	n, publisher, subscriber := nodeAndTwoTabs(t)
 
 	const room = "browser-permission"
 	joinRoom(t, publisher, n.URL(), joinToken(t, room, "publisher"), false)
