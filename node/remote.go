@@ -164,16 +164,7 @@ func (r *Room) applyRemotePermission(rp *remoteParticipant, before []*livekit.Tr
 			if findTrack(before, t.Sid) == nil {
 				continue // new: subscribed below by upsertRemote, with the permission checked
 			}
-			p.mu.Lock()
-			subscribed := p.subs[t.Sid] != nil
-			p.mu.Unlock()
-			switch allowed := rp.allows(p, t.Sid); {
-			case subscribed && !allowed:
-				p.unsubscribe(t.Sid)
-				p.permitted(rp.info.Sid, t.Sid, false)
-			case !subscribed && allowed:
-				p.maybeSubscribeRemote(rp, t, false)
-			}
+			p.applyPermission(rp.info.Sid, t.Sid, rp.allows(p, t.Sid), func() { p.maybeSubscribeRemote(rp, t, false) })
 		}
 	}
 }

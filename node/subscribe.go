@@ -84,6 +84,22 @@ func (pub *Participant) allows(p *Participant, sid string) bool {
 	return permits(perm, p, sid)
 }
 
+// applyPermission brings p's subscription to track sid of publisher pubSid in line with a
+// changed permission: ended (and the client told) when no longer allowed, started with
+// subscribe when newly allowed.
+func (p *Participant) applyPermission(pubSid, sid string, allowed bool, subscribe func()) {
+	p.mu.Lock()
+	subscribed := p.subs[sid] != nil
+	p.mu.Unlock()
+	switch {
+	case subscribed && !allowed:
+		p.unsubscribe(sid)
+		p.permitted(pubSid, sid, false)
+	case !subscribed && allowed:
+		subscribe()
+	}
+}
+
 // permitted tells the client whether it may subscribe to track sid of publisher pubSid when
 // that changes (SubscriptionPermissionUpdate: a refusal, and the permission that follows one),
 // and returns allowed. Only a client that wants the track is told.
@@ -266,19 +282,11 @@ func (p *Participant) setSubscriptionPermission(perm *livekit.SubscriptionPermis
 	p.node.mesh.publishParticipant(p)
 	for _, o := range p.room.others(p) {
 		for _, sid := range mine {
-			o.mu.Lock()
-			subscribed := o.subs[sid] != nil
-			o.mu.Unlock()
-			allowed := p.allows(o, sid)
-			switch {
-			case subscribed && !allowed:
-				o.unsubscribe(sid)
-				o.permitted(p.sid, sid, false)
-			case !subscribed && allowed:
+			o.applyPermission(p.sid, sid, p.allows(o, sid), func() {
 				if _, pt := p.room.findPublished(sid); pt != nil {
 					o.maybeSubscribe(p, pt, false)
 				}
-			}
+			})
 		}
 	}
 }
