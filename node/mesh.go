@@ -201,14 +201,15 @@ func (n *Node) load() gossip.Load {
 }
 
 // LookupTrack implements relay.LocalTracks: the local source of a track this node publishes.
-// In regional mode a hub also serves tracks it pulls from elsewhere.
-func (n *Node) LookupTrack(trackSid string) (sfu.TrackSource, bool) {
+// In regional mode a hub also serves tracks it pulls from elsewhere (publisher: where the
+// asking edge knows the track to be published).
+func (n *Node) LookupTrack(ctx context.Context, trackSid, publisher string) (sfu.TrackSource, bool) {
 	for _, r := range n.roomList() {
 		if _, pt := r.findPublished(trackSid); pt != nil {
 			return pt.receiver, true
 		}
 	}
-	return n.lookupRemote(trackSid)
+	return n.lookupRemote(ctx, trackSid, publisher)
 }
 
 // publishParticipant writes a local participant's current state into the directory.

@@ -104,7 +104,7 @@ func (m *mesh) pull(ctx context.Context, trackSid, publisherNode string) (*relay
 	if err != nil {
 		return nil, err
 	}
-	rt, err := peer.Subscribe(ctx, trackSid)
+	rt, err := peer.Subscribe(ctx, trackSid, publisherNode)
 	if err != nil {
 		return nil, err
 	}
@@ -117,41 +117,50 @@ func (m *mesh) pull(ctx context.Context, trackSid, publisherNode string) (*relay
 
 // lookupRemote serves a track this node does not publish to a downstream edge (this node is
 // its region's hub in regional mode): it pulls the track along its own route and hands out the
-// relay copy as the source, so the track crosses each region boundary once.
-func (n *Node) lookupRemote(trackSid string) (sfu.TrackSource, bool) {
+// relay copy as the source, so the track crosses each region boundary once. The publishing
+// edge is taken from this node's rooms or directory; if gossip has not brought the track here
+// yet, from the asking edge's hint (publisher), provided that edge is a live member.
+func (n *Node) lookupRemote(ctx context.Context, trackSid, publisher string) (sfu.TrackSource, bool) {
 	m := n.mesh
 	if m == nil || n.relayMode() != topology.ModeRegional {
 		return nil, false
 	}
-	for _, r := range n.roomList() {
+	from := m.publisherOf(trackSid)
+	if from == "" && publisher != n.cfg.NodeID {
+		if info, ok := m.cluster.Node(publisher); ok && info.Liveness == gossip.Alive {
+			from = publisher
+		}
+	}
+	if from == "" {
+		return nil, false
+	}
+	ctx, cancel := context.WithTimeout(ctx, remoteSubscribeTimeout)
+	defer cancel()
+	rt, err := m.pull(ctx, trackSid, from)
+	if err != nil {
+		n.log.Warn().Err(err).Str("track", trackSid).Str("publisher_node", from).Msg("hub pull failed")
+		return nil, false
+	}
+	return rt, true
+}
+
+// publisherOf returns the edge that publishes track trackSid as far as this node knows (its
+// rooms' remote participants, then the directory), or "".
+func (m *mesh) publisherOf(trackSid string) string {
+	for _, r := range m.n.roomList() {
 		if rp, _ := r.findRemoteTrack(trackSid); rp != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), remoteSubscribeTimeout)
-			defer cancel()
-			rt, err := m.pull(ctx, trackSid, rp.nodeID)
-			if err != nil {
-				n.log.Warn().Err(err).Str("track", trackSid).Msg("hub pull failed")
-				return nil, false
-			}
-			return rt, true
+			return rp.nodeID
 		}
 	}
 	// The room may have no local participant: look the track up in the directory.
 	for _, re := range m.dir.Rooms() {
 		for _, e := range m.dir.Participants(re.Room.Name) {
-			if e.NodeID == n.cfg.NodeID || findTrack(e.Info.Tracks, trackSid) == nil {
-				continue
+			if e.NodeID != m.n.cfg.NodeID && findTrack(e.Info.Tracks, trackSid) != nil {
+				return e.NodeID
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), remoteSubscribeTimeout)
-			defer cancel()
-			rt, err := m.pull(ctx, trackSid, e.NodeID)
-			if err != nil {
-				n.log.Warn().Err(err).Str("track", trackSid).Msg("hub pull failed")
-				return nil, false
-			}
-			return rt, true
 		}
 	}
-	return nil, false
+	return ""
 }
 
 // onNodeEvent closes the relay copies pulled from an edge that died or left, so that their

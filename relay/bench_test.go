@@ -57,7 +57,7 @@ func BenchmarkFeedWriteRTP(b *testing.B) {
 func benchTrack(b testing.TB) *RemoteTrack {
 	b.Helper()
 	e := &Endpoint{cfg: Config{NodeID: "bench", Logger: zerolog.Nop()}.withDefaults()}
-	rt := newRemoteTrack(newPeer(e, "peer"), "TR_bench")
+	rt := newRemoteTrack(newPeer(e, "peer"), "TR_bench", "")
 	rt.kind, rt.codec, rt.metaSet = webrtc.RTPCodecTypeVideo, vp8Codec, true
 	b.Cleanup(rt.Close)
 	return rt

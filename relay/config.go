@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"time"
@@ -11,12 +12,15 @@ import (
 )
 
 // LocalTracks resolves the tracks this node serves to its peers. The node
-// implements it (with its local Receivers). LookupTrack is called on a link's
-// control goroutine; it must not block for long.
+// implements it (with its local Receivers). LookupTrack runs on a goroutine of
+// its own per subscription being set up, so it may take a while (a node that
+// relays the track may first subscribe to it elsewhere); ctx ends when the
+// link closes.
 type LocalTracks interface {
-	// LookupTrack returns the local source of the track with sid trackSid,
-	// or false if this node does not publish it.
-	LookupTrack(trackSid string) (sfu.TrackSource, bool)
+	// LookupTrack returns the source of the track with sid trackSid, or
+	// false if this node does not serve it. publisher is the id of the node
+	// that publishes the track as the peer knows it, or "".
+	LookupTrack(ctx context.Context, trackSid, publisher string) (sfu.TrackSource, bool)
 }
 
 // Defaults of Config fields.

@@ -73,7 +73,7 @@ func subscribe(t testing.TB, p *Peer, sid string) *RemoteTrack {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
-	rt, err := p.Subscribe(ctx, sid)
+	rt, err := p.Subscribe(ctx, sid, "")
 	require.NoError(t, err)
 	return rt
 }
@@ -92,7 +92,7 @@ func newTrackMap(srcs ...sfu.TrackSource) *trackMap {
 	return m
 }
 
-func (m *trackMap) LookupTrack(sid string) (sfu.TrackSource, bool) {
+func (m *trackMap) LookupTrack(_ context.Context, sid, _ string) (sfu.TrackSource, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, ok := m.tracks[sid]

@@ -180,9 +180,9 @@ func TestRelayTrackEnded(t *testing.T) {
 	require.ErrorIs(t, rt.Err(), ErrTrackEnded)
 	require.Zero(t, a.Stats().Peers[0].Served)
 
-	_, err := peer.Subscribe(t.Context(), "TR_video")
+	_, err := peer.Subscribe(t.Context(), "TR_video", "")
 	require.ErrorIs(t, err, ErrTrackNotFound, "the track is gone")
-	_, err = peer.Subscribe(t.Context(), "TR_unknown")
+	_, err = peer.Subscribe(t.Context(), "TR_unknown", "")
 	require.ErrorIs(t, err, ErrTrackNotFound)
 }
 
@@ -296,9 +296,13 @@ type blockingTracks struct {
 	release chan struct{}
 }
 
-func (b *blockingTracks) LookupTrack(sid string) (sfu.TrackSource, bool) {
-	<-b.release
-	return b.trackMap.LookupTrack(sid)
+func (b *blockingTracks) LookupTrack(ctx context.Context, sid, publisher string) (sfu.TrackSource, bool) {
+	select {
+	case <-b.release:
+	case <-ctx.Done():
+		return nil, false
+	}
+	return b.trackMap.LookupTrack(ctx, sid, publisher)
 }
 
 // TestRelaySubscribeAbandoned checks that a subscription whose caller gave
@@ -314,7 +318,7 @@ func TestRelaySubscribeAbandoned(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	_, err := peer.Subscribe(ctx, "TR_video")
+	_, err := peer.Subscribe(ctx, "TR_video", "")
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	close(tracks.release)
 	require.Eventually(t, func() bool {

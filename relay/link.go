@@ -63,13 +63,14 @@ type link struct {
 	// tracks; a copy-on-write snapshot read per packet, replaced under mu.
 	remote atomic.Pointer[map[uint64]*RemoteTrack]
 
-	// mu guards feeds, feedSlots, nextSlot, the close code and reason, and
+	// mu guards feeds, feedSlots, pending, nextSlot, the close code and reason, and
 	// writers of remote and closed.
 	mu          sync.Mutex
 	closeCode   quic.ApplicationErrorCode
 	closeReason string
 	feeds       map[string]*feed
 	feedSlots   map[uint64]*feed
+	pending     map[string]*pendingLookup // track sid -> its lookup under way
 	nextSlot    uint64
 }
 
@@ -82,6 +83,7 @@ func newLink(e *Endpoint, p *Peer, conn *quic.Conn, ctrl *quic.Stream, in *bufio
 		media:     make(chan *packetBuf, e.cfg.SendQueue),
 		dataOut:   make(chan []byte, dataQueueSize),
 		feeds:     map[string]*feed{},
+		pending:   map[string]*pendingLookup{},
 		feedSlots: map[uint64]*feed{},
 		nextSlot:  1,
 	}

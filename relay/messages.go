@@ -59,9 +59,13 @@ type helloMsg struct {
 
 // subscribeMsg asks for a track's layers (idempotent: it also changes the
 // layer set of an existing subscription). Layers may be empty: metadata only.
+// Publisher, when known, names the node that publishes the track, so that a
+// node relaying it (a region's hub) can pull it without having learned of it
+// yet; it is an optional trailing field (empty when absent).
 type subscribeMsg struct {
-	TrackID string
-	Layers  uint8
+	TrackID   string
+	Layers    uint8
+	Publisher string
 }
 
 // trackMeta describes a served track.
@@ -143,7 +147,8 @@ func (m *helloMsg) appendBody(b []byte) []byte {
 
 func (m *subscribeMsg) appendBody(b []byte) []byte {
 	b = appendString(b, m.TrackID)
-	return append(b, m.Layers)
+	b = append(b, m.Layers)
+	return appendString(b, m.Publisher)
 }
 
 func (m *subscribedMsg) appendBody(b []byte) []byte {
@@ -205,7 +210,8 @@ func decodeMessage(typ byte, body []byte) (message, error) {
 	case msgHello:
 		m = &helloMsg{Version: f.varint("hello version"), NodeID: f.string("hello node id")}
 	case msgSubscribe:
-		m = &subscribeMsg{TrackID: f.string("subscribe track"), Layers: f.mask("subscribe layers")}
+		m = &subscribeMsg{TrackID: f.string("subscribe track"), Layers: f.mask("subscribe layers"),
+			Publisher: f.optString("subscribe publisher")}
 	case msgSubscribed:
 		m = decodeSubscribed(f)
 	case msgSubscribeError:

@@ -212,8 +212,10 @@ func (p *Peer) needs(l *link) bool {
 // RemoteTrack without sinks unsubscribes and closes Config.UnsubscribeDelay
 // after Subscribe returned it: add a sink (sfu.NewDownTrack) promptly. Errors:
 // ErrTrackNotFound (the peer does not publish it), ErrLinkDown, ErrClosed,
-// or the context's.
-func (p *Peer) Subscribe(ctx context.Context, trackSid string) (*RemoteTrack, error) {
+// or the context's. publisher, if known, is the id of the node that publishes
+// the track; the peer uses it when it relays the track from there (a hub)
+// and has not learnt of the track yet. It may be empty.
+func (p *Peer) Subscribe(ctx context.Context, trackSid, publisher string) (*RemoteTrack, error) {
 	p.mu.Lock()
 	rt := p.tracks[trackSid]
 	if rt == nil || rt.closed.Load() {
@@ -221,7 +223,7 @@ func (p *Peer) Subscribe(ctx context.Context, trackSid string) (*RemoteTrack, er
 			p.mu.Unlock()
 			return nil, fmt.Errorf("subscribe %s: %w", trackSid, ErrClosed)
 		}
-		rt = newRemoteTrack(p, trackSid)
+		rt = newRemoteTrack(p, trackSid, publisher)
 		p.tracks[trackSid] = rt
 	}
 	p.mu.Unlock()

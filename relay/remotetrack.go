@@ -25,11 +25,12 @@ import (
 //
 // All methods are safe for concurrent use.
 type RemoteTrack struct {
-	peer  *Peer
-	sid   string
-	log   zerolog.Logger
-	ready chan struct{} // closed when the first metadata arrived
-	done  chan struct{} // closed by close
+	peer      *Peer
+	sid       string
+	publisher string // the publishing node's id as the subscriber knew it, or ""
+	log       zerolog.Logger
+	ready     chan struct{} // closed when the first metadata arrived
+	done      chan struct{} // closed by close
 
 	// Set once, before ready is closed.
 	kind  webrtc.RTPCodecType
@@ -75,14 +76,15 @@ type remoteLayer struct {
 // afresh: its sequence numbers jumped further than the buffer can place.
 const tooOldRestart = 16
 
-func newRemoteTrack(p *Peer, sid string) *RemoteTrack {
+func newRemoteTrack(p *Peer, sid, publisher string) *RemoteTrack {
 	rt := &RemoteTrack{
-		peer:     p,
-		sid:      sid,
-		log:      p.log.With().Str("track", sid).Logger(),
-		ready:    make(chan struct{}),
-		done:     make(chan struct{}),
-		throttle: sfu.NewKeyframeThrottle(p.ep.cfg.PLIThrottle),
+		peer:      p,
+		sid:       sid,
+		publisher: publisher,
+		log:       p.log.With().Str("track", sid).Logger(),
+		ready:     make(chan struct{}),
+		done:      make(chan struct{}),
+		throttle:  sfu.NewKeyframeThrottle(p.ep.cfg.PLIThrottle),
 	}
 	for i := range rt.layers {
 		rt.layers[i].nack = newNACKTracker(p.ep.cfg.NACKDelay)
@@ -169,7 +171,7 @@ func (rt *RemoteTrack) updateWanted() {
 	}
 	rt.wanted = m
 	if rt.l != nil {
-		rt.l.send(&subscribeMsg{TrackID: rt.sid, Layers: uint8(m)})
+		rt.l.send(rt.subscribeMsg(m))
 	}
 }
 
@@ -218,8 +220,13 @@ func (rt *RemoteTrack) subscribeOn(l *link) {
 	}
 	rt.l, rt.hasSlot = l, false
 	if l != nil {
-		l.send(&subscribeMsg{TrackID: rt.sid, Layers: uint8(rt.wanted)})
+		l.send(rt.subscribeMsg(rt.wanted))
 	}
+}
+
+// subscribeMsg asks for layers m of the track.
+func (rt *RemoteTrack) subscribeMsg(m sfu.LayerMask) *subscribeMsg {
+	return &subscribeMsg{TrackID: rt.sid, Layers: uint8(m), Publisher: rt.publisher}
 }
 
 // onLink reports whether the subscription is on l.

@@ -185,23 +185,72 @@ func durationToNTP(d time.Duration) uint64 {
 	return secs<<32 | (frac<<32)/uint64(time.Second)
 }
 
+// pendingLookup is a subscription whose track is being looked up.
+type pendingLookup struct {
+	layers uint8 // the latest layer set the peer asked for; guarded by link.mu
+}
+
+// maxPendingLookups bounds the lookups one link runs at once; a peer that asks
+// for more gets "not available" for the excess.
+const maxPendingLookups = 256
+
 // serveSubscribe creates or updates the feed of a track for the peer and
-// answers with its slot and metadata.
+// answers with its slot and metadata. A new feed's track is looked up on a
+// goroutine of its own (a relaying node may first have to subscribe to it
+// elsewhere), so the control stream goes on meanwhile; subscribes that arrive
+// during the lookup only update the layer set, and one answer follows it.
 func (l *link) serveSubscribe(m *subscribeMsg) {
 	l.touch()
 	l.mu.Lock()
 	f := l.feeds[m.TrackID]
-	l.mu.Unlock()
 	if f == nil {
-		var code byte
-		if f, code = l.newFeed(m.TrackID, sfu.LayerMask(m.Layers)); f == nil {
-			l.send(&subscribeErrorMsg{TrackID: m.TrackID, Code: code, Reason: "track not available"})
+		if p := l.pending[m.TrackID]; p != nil {
+			p.layers = m.Layers
+			l.mu.Unlock()
 			return
 		}
-	} else if old := f.wanted.Swap(uint32(m.Layers)); old != uint32(m.Layers) {
+		if len(l.pending) >= maxPendingLookups {
+			l.mu.Unlock()
+			l.send(&subscribeErrorMsg{TrackID: m.TrackID, Code: subErrNotFound, Reason: "too many lookups"})
+			return
+		}
+		p := &pendingLookup{layers: m.Layers}
+		l.pending[m.TrackID] = p
+		l.mu.Unlock()
+		l.wg.Add(1) // the control reader counts in wg, so Wait has not returned
+		go func() {
+			defer l.wg.Done()
+			l.lookup(m.TrackID, m.Publisher, p)
+		}()
+		return
+	}
+	l.mu.Unlock()
+	if old := f.wanted.Swap(uint32(m.Layers)); old != uint32(m.Layers) {
 		f.refresh(time.Now())
 		f.src.SinkChanged(f)
 	}
+	l.sendSubscribed(f)
+}
+
+// lookup resolves a pending subscription: it attaches a feed to the track's
+// source and answers, unless the peer unsubscribed meanwhile.
+func (l *link) lookup(sid, publisher string, p *pendingLookup) {
+	var src sfu.TrackSource
+	if tracks := l.ep.cfg.Tracks; tracks != nil {
+		if s, ok := tracks.LookupTrack(l.ctx, sid, publisher); ok {
+			src = s
+		}
+	}
+	f, code := l.newFeed(sid, src, p)
+	switch {
+	case f != nil:
+		l.sendSubscribed(f)
+	case code != 0:
+		l.send(&subscribeErrorMsg{TrackID: sid, Code: code, Reason: "track not available"})
+	}
+}
+
+func (l *link) sendSubscribed(f *feed) {
 	c := f.src.Codec()
 	l.send(&subscribedMsg{TrackID: f.sid, Slot: f.slot, Meta: trackMeta{
 		Kind:        f.src.Kind(),
@@ -214,15 +263,19 @@ func (l *link) serveSubscribe(m *subscribeMsg) {
 	}})
 }
 
-// newFeed attaches a feed of track sid, wanting layers, to its local source.
-// It returns nil and a subscribe error code if the track is not available.
-func (l *link) newFeed(sid string, layers sfu.LayerMask) (*feed, byte) {
-	tracks := l.ep.cfg.Tracks
-	if tracks == nil {
-		return nil, subErrNotFound
+// newFeed ends the pending lookup p of track sid and attaches a feed of it to
+// src (nil: the track is not available). It returns nil and a subscribe error
+// code if there is no feed, or nil and 0 if the peer no longer waits for an
+// answer (it unsubscribed, or the link closed).
+func (l *link) newFeed(sid string, src sfu.TrackSource, p *pendingLookup) (*feed, byte) {
+	l.mu.Lock()
+	if l.pending[sid] != p || l.closed.Load() {
+		l.mu.Unlock()
+		return nil, 0
 	}
-	src, ok := tracks.LookupTrack(sid)
-	if !ok || src == nil {
+	delete(l.pending, sid)
+	if src == nil {
+		l.mu.Unlock()
 		return nil, subErrNotFound
 	}
 	f := &feed{
@@ -230,10 +283,9 @@ func (l *link) newFeed(sid string, layers sfu.LayerMask) (*feed, byte) {
 		audio:     src.Kind() == webrtc.RTPCodecTypeAudio,
 		clockRate: src.Codec().ClockRate,
 	}
-	f.wanted.Store(uint32(layers))
+	f.wanted.Store(uint32(p.layers))
 	f.layers.Store(uint32(src.Layers()))
 	f.refresh(time.Now())
-	l.mu.Lock()
 	f.slot = l.nextSlot
 	l.nextSlot++
 	l.feeds[sid] = f
@@ -252,6 +304,7 @@ func (l *link) serveUnsubscribe(sid string) {
 	l.touch()
 	l.mu.Lock()
 	f := l.feeds[sid]
+	delete(l.pending, sid) // a lookup under way is dropped when it ends
 	l.mu.Unlock()
 	if f != nil {
 		l.removeFeed(f)

@@ -175,6 +175,15 @@ func (f *fields) bytes(what string, limit int) []byte {
 
 func (f *fields) string(what string) string { return string(f.bytes(what, maxStringLen)) }
 
+// optString reads a trailing string field that earlier versions did not
+// send: "" if the body ends before it.
+func (f *fields) optString(what string) string {
+	if f.err == nil && len(f.b) == 0 {
+		return ""
+	}
+	return f.string(what)
+}
+
 // layer reads a layer byte, which must name a simulcast layer.
 func (f *fields) layer(what string) int32 {
 	v := f.byte(what)

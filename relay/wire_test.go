@@ -17,6 +17,7 @@ func allMessages() []message {
 		&helloMsg{Version: ProtocolVersion, NodeID: "node-a"},
 		&subscribeMsg{TrackID: "TR_abc", Layers: 0b101},
 		&subscribeMsg{TrackID: "TR_meta", Layers: 0},
+		&subscribeMsg{TrackID: "TR_hub", Layers: 0b111, Publisher: "edge-0"},
 		&subscribedMsg{TrackID: "TR_abc", Slot: 70000, Meta: trackMeta{
 			Kind: webrtc.RTPCodecTypeVideo, Layers: 0b111, PayloadType: 96, ClockRate: 90000,
 			MimeType: "video/VP8",
@@ -69,6 +70,7 @@ func TestDecodeMessageMalformed(t *testing.T) {
 		{"hello truncated string", msgHello, []byte{1, 5, 'a'}},
 		{"subscribe bad mask", msgSubscribe, appendMessageBody(&subscribeMsg{TrackID: "t", Layers: 0b1000})},
 		{"subscribe string too long", msgSubscribe, appendMessageBody(&subscribeMsg{TrackID: long})},
+		{"subscribe publisher truncated", msgSubscribe, []byte{1, 't', 1, 4, 'e'}},
 		{"subscribed bad kind", msgSubscribed, appendMessageBody(&subscribedMsg{TrackID: "t", Meta: trackMeta{Kind: 7}})},
 		{"subscribed truncated", msgSubscribed, appendMessageBody(&subscribedMsg{TrackID: "t", Meta: trackMeta{Kind: webrtc.RTPCodecTypeAudio}})[:6]},
 		{"keyframe bad layer", msgKeyframe, []byte{1, 3}},
@@ -95,6 +97,11 @@ func TestDecodeMessageForwardCompatible(t *testing.T) {
 	m, err := decodeMessage(0x7F, []byte{1, 2, 3})
 	require.NoError(t, err)
 	require.Nil(t, m, "unknown types are ignored")
+
+	// A subscribe from version 1 ends after the layers: no publisher.
+	m, err = decodeMessage(msgSubscribe, []byte{2, 'T', 'R', 0b001})
+	require.NoError(t, err)
+	require.Equal(t, &subscribeMsg{TrackID: "TR", Layers: 0b001}, m)
 
 	body := append(appendMessageBody(&pingMsg{ID: 5}), 0xAA, 0xBB) // a field from a later version
 	m, err = decodeMessage(msgPing, body)
