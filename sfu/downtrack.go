@@ -36,6 +36,9 @@ type DownTrackParams struct {
 	Counters *Counters
 	// Logger is the parent logger; the down-track adds its fields.
 	Logger zerolog.Logger
+	// Batcher, if set, lets the source hold the subscriber's sends during a
+	// burst of packets (SendBatcher).
+	Batcher SendBatcher
 }
 
 // binding is what Bind learnt from the subscriber's PeerConnection.
@@ -69,6 +72,7 @@ type DownTrack struct {
 	subscriberID string
 	counters     *Counters
 	log          zerolog.Logger
+	batcher      SendBatcher // nil: sends are never held
 
 	bound     atomic.Pointer[binding]
 	closed    atomic.Bool
@@ -118,6 +122,7 @@ func NewDownTrack(p DownTrackParams) (*DownTrack, error) {
 		streamID:     p.StreamID,
 		subscriberID: p.SubscriberID,
 		counters:     counters,
+		batcher:      p.Batcher,
 		log: p.Logger.With().Str("track", p.Source.TrackID()).
 			Str("subscriber", p.SubscriberID).Logger(),
 		done: make(chan struct{}),

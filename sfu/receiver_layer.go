@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"time"
 
 	"github.com/pion/rtcp"
@@ -92,12 +93,16 @@ func (r *Receiver) AddLayer(layer int32, track *webrtc.TrackRemote, rtpReceiver 
 }
 
 // rtpLoop reads the layer's RTP packets, buffers them and fans them out to
-// every down-track, until the stream ends or the receiver closes.
+// every down-track, until the stream ends or the receiver closes. A video
+// packet fanned out to enough down-tracks that can hold their sends starts a
+// burst (forwardBurst): the packets already queued behind it are forwarded
+// with those sends held, so each subscriber gets the burst in one send.
 func (r *Receiver) rtpLoop(l *receiverLayer) {
 	defer r.loopEnded(true, true)
 	pkt := make([]byte, maxPacketSize)
 	isAudio := r.kind == webrtc.RTPCodecTypeAudio
 	errs := 0
+	var keys []netip.AddrPort
 	for {
 		n, _, err := l.track.Read(pkt)
 		if err != nil {
@@ -110,16 +115,51 @@ func (r *Receiver) rtpLoop(l *receiverLayer) {
 			return
 		}
 		errs = 0
-		r.counters.PacketsIn.Add(1)
-		r.counters.BytesIn.Add(uint64(n))
-		p, err := l.buf.Push(pkt[:n], time.Now())
-		if err != nil {
-			continue // duplicate, too old or malformed: counted by the buffer
+		if isAudio || r.sinks.Len() < burstMinSinks {
+			r.forward(l, pkt[:n], isAudio)
+			continue
 		}
-		if isAudio && p.HasAudioLevel {
-			r.audio.observe(p.AudioLevel, p.Arrival)
+		sinks := r.sinks.Sinks()
+		var held int
+		keys, held = holdSends(sinks, keys)
+		r.forward(l, pkt[:n], false)
+		if held >= burstMinSinks {
+			r.forwardBurst(l, pkt)
 		}
-		r.sinks.WriteRTP(p, l.layer)
+		releaseSends(sinks, keys)
+	}
+}
+
+// forward buffers one packet of the layer and hands it to the sinks.
+func (r *Receiver) forward(l *receiverLayer, raw []byte, isAudio bool) {
+	r.counters.PacketsIn.Add(1)
+	r.counters.BytesIn.Add(uint64(len(raw)))
+	p, err := l.buf.Push(raw, time.Now())
+	if err != nil {
+		return // duplicate, too old or malformed: counted by the buffer
+	}
+	if isAudio && p.HasAudioLevel {
+		r.audio.observe(p.AudioLevel, p.Arrival)
+	}
+	r.sinks.WriteRTP(p, l.layer)
+}
+
+// forwardBurst forwards the layer's packets that follow within burstPeek of
+// each other (those of a frame are queued already), up to burstMaxPackets.
+// A read error ends the burst: a timeout means no packet came, and any other
+// error comes back to the blocking read of rtpLoop.
+func (r *Receiver) forwardBurst(l *receiverLayer, pkt []byte) {
+	for range burstMaxPackets {
+		_ = l.track.SetReadDeadline(time.Now().Add(burstPeek))
+		n, _, err := l.track.Read(pkt)
+		if err != nil || r.closed.Load() {
+			break
+		}
+		r.forward(l, pkt[:n], false)
+	}
+	_ = l.track.SetReadDeadline(time.Time{})
+	if r.closed.Load() {
+		l.stop(time.Now()) // Close's own deadline may have been cleared above
 	}
 }
 

@@ -1,0 +1,148 @@
+package sfu
+
+import (
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+
+	"github.com/edgemesh/edge/sfu/buffer"
+)
+
+// holdingSink is a PacketSink that can hold its sends (sendHolder): it records
+// every packet's sequence number and how many packets each hold carried.
+type holdingSink struct {
+	slowFirst time.Duration // WriteRTP outside a hold sleeps this long (lets a burst queue up)
+
+	mu       sync.Mutex
+	depth    int
+	inHold   int   // packets in the current hold
+	holds    []int // packets carried by each released hold
+	seqs     []uint16
+	outsides int // packets written while not held
+}
+
+func (s *holdingSink) WriteRTP(p *buffer.ExtPacket, _ int32) {
+	s.mu.Lock()
+	s.seqs = append(s.seqs, p.Header.SequenceNumber)
+	held := s.depth > 0
+	if held {
+		s.inHold++
+	} else {
+		s.outsides++
+	}
+	first := held && s.inHold == 1
+	s.mu.Unlock()
+	if first && s.slowFirst > 0 {
+		time.Sleep(s.slowFirst)
+	}
+}
+
+func (s *holdingSink) holdSends() netip.AddrPort {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.depth++
+	s.inHold = 0
+	return netip.MustParseAddrPort("127.0.0.1:9")
+}
+
+func (s *holdingSink) releaseSends(netip.AddrPort) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.depth--
+	s.holds = append(s.holds, s.inHold)
+}
+
+func (s *holdingSink) WantedLayer() int32      { return LayerLow }
+func (s *holdingSink) WantedLayers() LayerMask { return LayerBit(LayerLow) }
+func (s *holdingSink) Close()                  {}
+
+func (s *holdingSink) snapshot() (seqs []uint16, holds []int, depth, outsides int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]uint16(nil), s.seqs...), append([]int(nil), s.holds...), s.depth, s.outsides
+}
+
+// TestReceiverBurstHoldsSends: a video frame's packets, queued behind its first one, are
+// fanned out with every holding sink's sends held, one hold per burst; every packet reaches
+// every sink once, in order, and every hold is released.
+func TestReceiverBurstHoldsSends(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real PeerConnections")
+	}
+	pub, sfuIn := newPC(t, newLoopbackAPI(t, nil)), newPC(t, newLoopbackAPI(t, nil))
+	track, err := webrtc.NewTrackLocalStaticSample(
+		webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", "pub")
+	require.NoError(t, err)
+	_, err = pub.AddTrack(track)
+	require.NoError(t, err)
+	receivers := make(chan *Receiver, 1)
+	sfuIn.OnTrack(func(tr *webrtc.TrackRemote, rx *webrtc.RTPReceiver) {
+		r := NewReceiver(ReceiverParams{TrackID: "TR_burst", Kind: tr.Kind(), Codec: tr.Codec(), Logger: zerolog.Nop()})
+		if err := r.AddLayer(LayerLow, tr, rx); err != nil {
+			t.Errorf("add layer: %v", err)
+			return
+		}
+		receivers <- r
+	})
+	negotiate(t, pub, sfuIn)
+	// Frames until the track arrives (the receiver has no sinks yet).
+	frame := make([]byte, 6000) // six packets at pion's 1200-byte MTU
+	var r *Receiver
+	for i := 0; r == nil; i++ {
+		require.Less(t, i, 300, "publisher track did not arrive")
+		require.NoError(t, track.WriteSample(media.Sample{Data: frame, Duration: 33 * time.Millisecond}))
+		select {
+		case r = <-receivers:
+		case <-time.After(33 * time.Millisecond):
+		}
+	}
+	defer r.Close()
+	time.Sleep(100 * time.Millisecond) // let the frames sent so far drain
+
+	// The first sink is slow on a burst's first packet, so the frame's other packets are
+	// queued by the time the loop looks for them.
+	sinks := []*holdingSink{{slowFirst: 3 * time.Millisecond}, {}, {}, {}, {}}
+	for _, s := range sinks {
+		require.NoError(t, r.AddSink(s))
+	}
+	const frames = 20
+	for range frames {
+		frame[0] = 0x01
+		require.NoError(t, track.WriteSample(media.Sample{Data: frame, Duration: 33 * time.Millisecond}))
+		time.Sleep(20 * time.Millisecond)
+	}
+	require.Eventually(t, func() bool {
+		for _, s := range sinks {
+			if seqs, _, _, _ := s.snapshot(); len(seqs) < frames*6 {
+				return false
+			}
+		}
+		return true
+	}, 10*time.Second, 10*time.Millisecond, "every packet reaches every sink")
+
+	want, _, _, _ := sinks[0].snapshot()
+	for i := 1; i < len(want); i++ {
+		require.Equal(t, want[i-1]+1, want[i], "sink 0: packet %d out of order", i)
+	}
+	for i, s := range sinks {
+		seqs, holds, depth, outsides := s.snapshot()
+		require.Equal(t, want, seqs, "sink %d saw other packets than sink 0", i)
+		require.Zero(t, depth, "sink %d: a hold was never released", i)
+		require.Zero(t, outsides, "sink %d: a video packet was written outside a hold", i)
+		multi := 0
+		for _, n := range holds {
+			if n > 1 {
+				multi++
+			}
+		}
+		// Each frame's six packets: the first opens a hold, and the five queued behind it
+		// (the slow sink makes sure of that) go in the same hold.
+		require.GreaterOrEqual(t, multi, frames*3/4, "sink %d: holds %v", i, holds)
+	}
+}
