@@ -1,0 +1,5 @@
+//go:build !race
+
+package udpgso
+
+const raceEnabled = false
