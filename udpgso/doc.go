@@ -34,6 +34,17 @@
 // error that means the egress path cannot segment (EIO when the device has no
 // checksum offload, EINVAL, ENOPROTOOPT, EOPNOTSUPP), GSO is switched off for
 // the conn for good and held datagrams are sent one by one, still batched in
-// time and order. [Options.DisableGSO] forces that behaviour, and it is the
-// only behaviour on other operating systems.
+// time and order. (Older kernels also return EINVAL when a segment exceeds
+// the path MTU, so an oversized media packet switches GSO off too; kernels
+// fixed in 2025 return EMSGSIZE, and then only that run goes one by one.)
+// [Options.DisableGSO] forces one-by-one sends, and they are the only
+// behaviour on other operating systems.
+//
+// # Errors and limits
+//
+// A queued write reports success; if its send fails at Release the failure
+// is counted in [Stats].Errors. Per address at most 64 datagrams and 65000
+// bytes are queued; a write that would exceed that first sends what is
+// queued, in order. Idle per-address state is kept in small free lists, so
+// the index of held addresses only holds addresses held right now.
 package udpgso
