@@ -66,9 +66,6 @@ type gsoState struct {
 	write   func(fd uintptr) bool
 }
 
-// segOffset is where the uint16 segment size sits in the control message.
-var segOffset = unix.CmsgLen(0)
-
 func (g *gsoState) init() {
 	g.oob = make([]byte, unix.CmsgSpace(2))
 	h := (*unix.Cmsghdr)(unsafe.Pointer(&g.oob[0]))
@@ -118,7 +115,8 @@ func zoneID(zone string) uint32 {
 // for writability on EAGAIN as the net package does and honours the
 // socket's write deadline.
 func (p *platform) sendGSO(g *gsoState, run []byte, seg int) error {
-	binary.NativeEndian.PutUint16(g.oob[segOffset:], uint16(seg))
+	// The uint16 segment size follows the cmsg header.
+	binary.NativeEndian.PutUint16(g.oob[unix.CmsgLen(0):], uint16(seg))
 	g.payload, g.err = run, nil
 	err := p.raw.Write(g.write)
 	g.payload = nil
