@@ -25,10 +25,16 @@ type camera struct {
 // (one LocalTrack per layer sharing a simulcast id; rids q, h, f).
 func publishCamera(t *testing.T, c *client) *camera {
 	t.Helper()
+	return publishCameraLayers(t, c, simulcastLayers())
+}
+
+// publishCameraLayers is publishCamera with the given layers (low to high).
+func publishCameraLayers(t *testing.T, c *client, layers []simLayer) *camera {
+	t.Helper()
 	codec := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
 	cam := &camera{}
 	simulcastID := c.identity + "-" + cameraName
-	for i, l := range simulcastLayers() {
+	for i, l := range layers {
 		src := newVP8Source(i, l)
 		tr, err := lksdk.NewLocalTrack(codec,
 			lksdk.WithSimulcast(simulcastID, &livekit.VideoLayer{

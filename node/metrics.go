@@ -5,6 +5,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/edgemesh/edge/udpgso"
 )
 
 // metrics is the node's Prometheus registry. Each node has its own, so several nodes can run in
@@ -71,5 +73,28 @@ func newMetrics(n *Node) *metrics {
 	fromCounter("plis_total", "PLI/FIR from subscribers (in) and sent to publishers (out).", &c.PLIsIn, prometheus.Labels{"direction": "in"})
 	fromCounter("plis_total", "PLI/FIR from subscribers (in) and sent to publishers (out).", &c.PLIsOut, prometheus.Labels{"direction": "out"})
 	fromCounter("plis_throttled_total", "Keyframe requests suppressed by the per-layer throttle.", &c.PLIsThrottled, nil)
+	registerUDPBatchMetrics(reg, n)
 	return m
+}
+
+// registerUDPBatchMetrics exports the counters of the ICE/UDP socket's send batching (zero
+// when it is off, or before the node started).
+func registerUDPBatchMetrics(reg *prometheus.Registry, n *Node) {
+	stat := func(name, help string, field func(udpgso.Stats) uint64) {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "edge", Name: name, Help: help,
+			ConstLabels: prometheus.Labels{"node": n.cfg.NodeID}}, func() float64 {
+			if g := n.udpBatch(); g != nil {
+				return float64(field(g.Stats()))
+			}
+			return 0
+		}))
+	}
+	stat("udp_held_datagrams_total", "Datagrams to subscribers held during a fan-out burst and sent together.",
+		func(s udpgso.Stats) uint64 { return s.Held })
+	stat("udp_held_sends_total", "Send system calls that carried held datagrams.",
+		func(s udpgso.Stats) uint64 { return s.Syscalls })
+	stat("udp_gso_sends_total", "UDP GSO sends (several datagrams in one system call).",
+		func(s udpgso.Stats) uint64 { return s.GSOSends })
+	stat("udp_held_errors_total", "Held datagrams whose send failed.",
+		func(s udpgso.Stats) uint64 { return s.Errors })
 }

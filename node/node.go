@@ -77,7 +77,7 @@ func New(cfg Config, log zerolog.Logger) (*Node, error) {
 // Start opens the HTTP, ICE/UDP and ICE/TCP listeners and serves until Shutdown.
 func (n *Node) Start(ctx context.Context) error {
 	logs := pionLogs{log: n.log}
-	rn, err := listenRTC(n.cfg.Bind, n.cfg.RTCUDPPort, n.cfg.RTCTCPPort, logs)
+	rn, err := listenRTC(n.cfg.Bind, n.cfg.RTCUDPPort, n.cfg.RTCTCPPort, n.cfg.NoUDPBatching, logs)
 	if err != nil {
 		return err
 	}

@@ -33,6 +33,9 @@ func (p *Participant) newPublisherTransport(singlePC bool) (*pcTransport, error)
 		return nil, err
 	}
 	t.clientOffers = singlePC
+	if singlePC {
+		p.node.batchSends(t) // it also carries the participant's subscriptions
+	}
 	t.pc.OnTrack(func(track *webrtc.TrackRemote, r *webrtc.RTPReceiver) { p.onTrack(t, track, r) })
 	t.pc.OnDataChannel(func(dc *webrtc.DataChannel) { p.onDataChannel(t, dc) })
 	t.pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {

@@ -29,6 +29,7 @@ func (p *Participant) newSubscriberTransport() (*pcTransport, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.node.batchSends(t)
 	ordered := true
 	reliable, err := t.pc.CreateDataChannel(reliableLabel, &webrtc.DataChannelInit{Ordered: &ordered})
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	protosignalling "github.com/livekit/protocol/signalling"
 	"github.com/pion/webrtc/v4"
 	"github.com/rs/zerolog"
+
+	"github.com/edgemesh/edge/sfu"
 )
 
 // pcTransport wraps one peer connection with the negotiation bookkeeping LiveKit signaling
@@ -34,6 +36,19 @@ type pcTransport struct {
 	closed       bool
 	reliable     *webrtc.DataChannel // data channels the server sends this client data on
 	lossy        *webrtc.DataChannel
+
+	// batch holds the node's sends to this connection during a fan-out burst; nil when the
+	// node does not batch (set once, before the transport is used).
+	batch *pcSendBatch
+}
+
+// sendBatcher returns the transport's sfu.SendBatcher, or nil (a nil interface, not a nil
+// pointer in one).
+func (t *pcTransport) sendBatcher() sfu.SendBatcher {
+	if t.batch == nil {
+		return nil
+	}
+	return t.batch
 }
 
 // setDataChannel records a data channel the server sends on (created by the server on the

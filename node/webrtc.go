@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/edgemesh/edge/sfu/bwe"
+	"github.com/edgemesh/edge/udpgso"
 )
 
 // Header extension URIs negotiated with clients.
@@ -140,15 +141,26 @@ func newInterceptorRegistry(role pcRole, estimators *bwe.Factory) (*interceptor.
 // rtcNet holds the node's ICE listeners, shared by every peer connection of the node.
 type rtcNet struct {
 	udpConn net.PacketConn
+	holder  sendHolder   // udpConn's send batching; nil when it is off
+	gso     *udpgso.Conn // the same, for its counters
 	udpMux  ice.UDPMux
 	tcpLn   net.Listener
 	tcpMux  ice.TCPMux
 }
 
-func listenRTC(bind string, udpPort, tcpPort int, logs pionLogs) (*rtcNet, error) {
+// listenRTC opens the node's ICE listeners. Unless noBatch, the UDP socket batches the
+// fan-out's bursts to one subscriber into one UDP GSO send (udpgso).
+func listenRTC(bind string, udpPort, tcpPort int, noBatch bool, logs pionLogs) (*rtcNet, error) {
 	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(bind), Port: udpPort})
 	if err != nil {
 		return nil, fmt.Errorf("listen ICE/UDP: %w", err)
+	}
+	var conn net.PacketConn = udp
+	var holder sendHolder
+	var gso *udpgso.Conn
+	if !noBatch {
+		gso = udpgso.New(udp, udpgso.Options{})
+		conn, holder = gso, gso
 	}
 	tcp, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.ParseIP(bind), Port: tcpPort})
 	if err != nil {
@@ -156,8 +168,10 @@ func listenRTC(bind string, udpPort, tcpPort int, logs pionLogs) (*rtcNet, error
 		return nil, fmt.Errorf("listen ICE/TCP: %w", err)
 	}
 	return &rtcNet{
-		udpConn: udp,
-		udpMux:  webrtc.NewICEUDPMux(logs.NewLogger("udpmux"), udp),
+		udpConn: conn,
+		holder:  holder,
+		gso:     gso,
+		udpMux:  webrtc.NewICEUDPMux(logs.NewLogger("udpmux"), conn),
 		tcpLn:   tcp,
 		tcpMux:  webrtc.NewICETCPMux(logs.NewLogger("tcpmux"), tcp, 64),
 	}, nil

@@ -93,10 +93,11 @@ func (r *Receiver) AddLayer(layer int32, track *webrtc.TrackRemote, rtpReceiver 
 }
 
 // rtpLoop reads the layer's RTP packets, buffers them and fans them out to
-// every down-track, until the stream ends or the receiver closes. A video
-// packet fanned out to enough down-tracks that can hold their sends starts a
-// burst (forwardBurst): the packets already queued behind it are forwarded
-// with those sends held, so each subscriber gets the burst in one send.
+// every down-track, until the stream ends or the receiver closes. The first
+// packet of a multi-packet video frame, fanned out to enough down-tracks that
+// can hold their sends, starts a burst (forwardBurst): the frame's packets are
+// forwarded with those sends held, so each subscriber gets the frame in one
+// send.
 func (r *Receiver) rtpLoop(l *receiverLayer) {
 	defer r.loopEnded(true, true)
 	pkt := make([]byte, maxPacketSize)
@@ -115,7 +116,7 @@ func (r *Receiver) rtpLoop(l *receiverLayer) {
 			return
 		}
 		errs = 0
-		if isAudio || r.sinks.Len() < burstMinSinks {
+		if isAudio || endsFrame(pkt[:n]) || r.sinks.Len() < burstMinSinks {
 			r.forward(l, pkt[:n], isAudio)
 			continue
 		}
@@ -129,6 +130,11 @@ func (r *Receiver) rtpLoop(l *receiverLayer) {
 		releaseSends(sinks, keys)
 	}
 }
+
+// endsFrame reports whether an RTP packet has the marker bit, which in video
+// marks the last packet of a frame (RFC 3550 §5.1 and every video payload
+// format).
+func endsFrame(raw []byte) bool { return len(raw) > 1 && raw[1]&0x80 != 0 }
 
 // forward buffers one packet of the layer and hands it to the sinks.
 func (r *Receiver) forward(l *receiverLayer, raw []byte, isAudio bool) {
@@ -144,18 +150,23 @@ func (r *Receiver) forward(l *receiverLayer, raw []byte, isAudio bool) {
 	r.sinks.WriteRTP(p, l.layer)
 }
 
-// forwardBurst forwards the layer's packets that follow within burstPeek of
-// each other (those of a frame are queued already), up to burstMaxPackets.
-// A read error ends the burst: a timeout means no packet came, and any other
-// error comes back to the blocking read of rtpLoop.
+// forwardBurst forwards the rest of a video frame: packets up to the one with
+// the marker bit, which are queued already or follow within microseconds. A
+// frame whose last packet is lost or late ends the burst at its deadline,
+// burstMaxHold after it started; so do burstMaxPackets packets. A read error
+// ends the burst too: any but the timeout comes back to rtpLoop's blocking
+// read.
 func (r *Receiver) forwardBurst(l *receiverLayer, pkt []byte) {
+	_ = l.track.SetReadDeadline(time.Now().Add(burstMaxHold))
 	for range burstMaxPackets {
-		_ = l.track.SetReadDeadline(time.Now().Add(burstPeek))
 		n, _, err := l.track.Read(pkt)
 		if err != nil || r.closed.Load() {
 			break
 		}
 		r.forward(l, pkt[:n], false)
+		if endsFrame(pkt[:n]) {
+			break
+		}
 	}
 	_ = l.track.SetReadDeadline(time.Time{})
 	if r.closed.Load() {

@@ -28,21 +28,18 @@ type sendHolder interface {
 	releaseSends(netip.AddrPort)
 }
 
-// Burst forwarding (Receiver.rtpLoop): after a video packet, the layer's loop
-// keeps reading while more packets are already queued, with the sends of its
-// down-tracks held, and releases them when the burst ends.
+// Burst forwarding (Receiver.rtpLoop): the first packet of a multi-packet
+// video frame starts a burst, forwarded with the sends of the down-tracks
+// held, and the frame's last packet (the marker bit) ends it.
 const (
 	// burstMinSinks is the fewest holding sinks for which a burst is
-	// gathered; below it the saving does not pay for the hold and the peek.
+	// gathered; below it the saving does not pay for the hold.
 	burstMinSinks = 4
-	// burstMaxPackets bounds a burst (and so the time a send is held).
+	// burstMaxPackets and burstMaxHold bound a burst, and so how long the
+	// first packet's sends are held, when a frame's last packet is lost or
+	// late.
 	burstMaxPackets = 32
-	// burstPeek is how long the read for a next packet of the burst waits:
-	// the burst's sends go out this much after its last packet arrived (the
-	// runtime may take up to a millisecond to notice it when the process is
-	// otherwise idle). pion's read checks its deadline before its queue, so a
-	// deadline that has passed by then reads nothing: it cannot be shorter.
-	burstPeek = 100 * time.Microsecond
+	burstMaxHold    = 5 * time.Millisecond
 )
 
 // holdSends holds the sends of every sink in sinks that can hold them,
