@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 	"github.com/rs/zerolog"
@@ -144,5 +145,80 @@ func TestReceiverBurstHoldsSends(t *testing.T) {
 		// Each frame's six packets: the first opens a hold, and the five queued behind it
 		// (the slow sink makes sure of that) go in the same hold.
 		require.GreaterOrEqual(t, multi, frames*3/4, "sink %d: holds %v", i, holds)
+	}
+}
+
+// TestReceiverBurstLostLastPacket: when a frame's last packet (the marker) never comes, its
+// burst ends at the burst deadline rather than waiting for the next frame, and every hold is
+// released.
+func TestReceiverBurstLostLastPacket(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real PeerConnections")
+	}
+	pub, sfuIn := newPC(t, newLoopbackAPI(t, nil)), newPC(t, newLoopbackAPI(t, nil))
+	track, err := webrtc.NewTrackLocalStaticRTP(
+		webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", "pub")
+	require.NoError(t, err)
+	_, err = pub.AddTrack(track)
+	require.NoError(t, err)
+	receivers := make(chan *Receiver, 1)
+	sfuIn.OnTrack(func(tr *webrtc.TrackRemote, rx *webrtc.RTPReceiver) {
+		r := NewReceiver(ReceiverParams{TrackID: "TR_lost", Kind: tr.Kind(), Codec: tr.Codec(), Logger: zerolog.Nop()})
+		if err := r.AddLayer(LayerLow, tr, rx); err != nil {
+			t.Errorf("add layer: %v", err)
+			return
+		}
+		receivers <- r
+	})
+	negotiate(t, pub, sfuIn)
+
+	seq, ts := uint16(1000), uint32(0)
+	payload := make([]byte, 1000)
+	payload[0], payload[1] = 0x10, 0x01 // VP8 descriptor S=1, partition 0; payload header: interframe
+	// frame writes a frame of n packets; the last carries the marker unless dropLast, in which
+	// case it is not sent at all.
+	frame := func(n int, dropLast bool) {
+		ts += 3000
+		for i := range n {
+			last := i == n-1
+			if !(last && dropLast) {
+				require.NoError(t, track.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96,
+					SequenceNumber: seq, Timestamp: ts, Marker: last}, Payload: payload}))
+			}
+			seq++
+		}
+	}
+	var r *Receiver
+	for i := 0; r == nil; i++ {
+		require.Less(t, i, 300, "publisher track did not arrive")
+		frame(1, false)
+		select {
+		case r = <-receivers:
+		case <-time.After(33 * time.Millisecond):
+		}
+	}
+	defer r.Close()
+	time.Sleep(100 * time.Millisecond)
+
+	sinks := []*holdingSink{{}, {}, {}, {}}
+	for _, s := range sinks {
+		require.NoError(t, r.AddSink(s))
+	}
+	frame(4, false)
+	time.Sleep(30 * time.Millisecond)
+	frame(4, true) // three packets arrive; the marker never does
+	time.Sleep(4 * burstMaxHold)
+	frame(4, false)
+	require.Eventually(t, func() bool {
+		seqs, _, _, _ := sinks[3].snapshot()
+		return len(seqs) == 11
+	}, 5*time.Second, 5*time.Millisecond, "every sent packet reaches the sinks")
+	for i, s := range sinks {
+		seqs, holds, depth, outsides := s.snapshot()
+		require.Len(t, seqs, 11, "sink %d", i)
+		require.Zero(t, depth, "sink %d: a hold was never released", i)
+		require.Zero(t, outsides, "sink %d", i)
+		require.Equal(t, []int{4, 3, 4}, holds, "sink %d: one hold per frame; the frame without its "+
+			"last packet ends at the deadline, not with the next frame", i)
 	}
 }
