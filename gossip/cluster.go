@@ -44,6 +44,9 @@ type Cluster struct {
 	// lifecycle serialises Start, Leave and Shutdown (memberlist panics on Leave after
 	// Shutdown); it is never taken by delegate callbacks or the cluster's goroutines.
 	lifecycle sync.Mutex
+	// updateMu serialises memberlist UpdateNode calls (metaLoop and Leave): UpdateNode reads
+	// this node's state without memberlist's lock while another call's aliveNode writes it.
+	updateMu sync.Mutex
 
 	mu        sync.Mutex // guards the fields below
 	state     clusterState
@@ -240,7 +243,7 @@ func (c *Cluster) Leave(timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	meta.State = NodeLeaving
 	if err := c.SetLocalMeta(meta); err == nil {
-		if err := ml.UpdateNode(timeout / 2); err != nil {
+		if err := c.updateNode(ml, timeout/2); err != nil {
 			c.log.Debug().Err(err).Msg("leaving state not confirmed before leave")
 		}
 	}
@@ -249,6 +252,13 @@ func (c *Cluster) Leave(timeout time.Duration) error {
 	}
 	c.log.Info().Msg("left the cluster")
 	return nil
+}
+
+// updateNode re-advertises this node's metadata (memberlist UpdateNode), one call at a time.
+func (c *Cluster) updateNode(ml *memberlist.Memberlist, timeout time.Duration) error {
+	c.updateMu.Lock()
+	defer c.updateMu.Unlock()
+	return ml.UpdateNode(timeout)
 }
 
 // Shutdown stops gossip without announcing it (other nodes will declare this node dead) and

@@ -146,7 +146,7 @@ func (c *Cluster) metaLoop() {
 			if state != stateRunning {
 				continue
 			}
-			if err := ml.UpdateNode(c.cfg.TCPTimeout); err != nil && !errIsClosed(c.done, err) {
+			if err := c.updateNode(ml, c.cfg.TCPTimeout); err != nil && !errIsClosed(c.done, err) {
 				c.log.Debug().Err(err).Msg("metadata update not confirmed")
 			}
 		}
