@@ -69,18 +69,13 @@ func (s *holdingSink) snapshot() (seqs []uint16, holds []int, depth, outsides in
 	return append([]uint16(nil), s.seqs...), append([]int(nil), s.holds...), s.depth, s.outsides
 }
 
-// TestReceiverBurstHoldsSends: a video frame's packets, queued behind its first one, are
-// fanned out with every holding sink's sends held, one hold per burst; every packet reaches
-// every sink once, in order, and every hold is released.
-func TestReceiverBurstHoldsSends(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real PeerConnections")
-	}
+// publishedReceiver connects a publisher PeerConnection sending track to a receiving one and
+// returns the Receiver of the track there, calling write every 33 ms until the track arrives
+// (the receiver has no sinks yet). The receiver is closed when the test ends.
+func publishedReceiver(t *testing.T, track webrtc.TrackLocal, write func()) *Receiver {
+	t.Helper()
 	pub, sfuIn := newPC(t, newLoopbackAPI(t, nil)), newPC(t, newLoopbackAPI(t, nil))
-	track, err := webrtc.NewTrackLocalStaticSample(
-		webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", "pub")
-	require.NoError(t, err)
-	_, err = pub.AddTrack(track)
+	_, err := pub.AddTrack(track)
 	require.NoError(t, err)
 	receivers := make(chan *Receiver, 1)
 	sfuIn.OnTrack(func(tr *webrtc.TrackRemote, rx *webrtc.RTPReceiver) {
@@ -92,19 +87,33 @@ func TestReceiverBurstHoldsSends(t *testing.T) {
 		receivers <- r
 	})
 	negotiate(t, pub, sfuIn)
-	// Frames until the track arrives (the receiver has no sinks yet).
-	frame := make([]byte, 6000) // six packets at pion's 1200-byte MTU
-	var r *Receiver
-	for i := 0; r == nil; i++ {
+	for i := 0; ; i++ {
 		require.Less(t, i, 300, "publisher track did not arrive")
-		require.NoError(t, track.WriteSample(media.Sample{Data: frame, Duration: 33 * time.Millisecond}))
+		write()
 		select {
-		case r = <-receivers:
+		case r := <-receivers:
+			t.Cleanup(r.Close)
+			time.Sleep(100 * time.Millisecond) // let what was sent so far drain
+			return r
 		case <-time.After(33 * time.Millisecond):
 		}
 	}
-	defer r.Close()
-	time.Sleep(100 * time.Millisecond) // let the frames sent so far drain
+}
+
+// TestReceiverBurstHoldsSends: a video frame's packets, queued behind its first one, are
+// fanned out with every holding sink's sends held, one hold per burst; every packet reaches
+// every sink once, in order, and every hold is released.
+func TestReceiverBurstHoldsSends(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real PeerConnections")
+	}
+	track, err := webrtc.NewTrackLocalStaticSample(
+		webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", "pub")
+	require.NoError(t, err)
+	frame := make([]byte, 6000) // six packets at pion's 1200-byte MTU
+	r := publishedReceiver(t, track, func() {
+		require.NoError(t, track.WriteSample(media.Sample{Data: frame, Duration: 33 * time.Millisecond}))
+	})
 
 	// The first sink is slow on a burst's first packet, so the frame's other packets are
 	// queued by the time the loop looks for them.
@@ -155,23 +164,9 @@ func TestReceiverBurstLostLastPacket(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real PeerConnections")
 	}
-	pub, sfuIn := newPC(t, newLoopbackAPI(t, nil)), newPC(t, newLoopbackAPI(t, nil))
 	track, err := webrtc.NewTrackLocalStaticRTP(
 		webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", "pub")
 	require.NoError(t, err)
-	_, err = pub.AddTrack(track)
-	require.NoError(t, err)
-	receivers := make(chan *Receiver, 1)
-	sfuIn.OnTrack(func(tr *webrtc.TrackRemote, rx *webrtc.RTPReceiver) {
-		r := NewReceiver(ReceiverParams{TrackID: "TR_lost", Kind: tr.Kind(), Codec: tr.Codec(), Logger: zerolog.Nop()})
-		if err := r.AddLayer(LayerLow, tr, rx); err != nil {
-			t.Errorf("add layer: %v", err)
-			return
-		}
-		receivers <- r
-	})
-	negotiate(t, pub, sfuIn)
-
 	seq, ts := uint16(1000), uint32(0)
 	payload := make([]byte, 1000)
 	payload[0], payload[1] = 0x10, 0x01 // VP8 descriptor S=1, partition 0; payload header: interframe
@@ -188,17 +183,7 @@ func TestReceiverBurstLostLastPacket(t *testing.T) {
 			seq++
 		}
 	}
-	var r *Receiver
-	for i := 0; r == nil; i++ {
-		require.Less(t, i, 300, "publisher track did not arrive")
-		frame(1, false)
-		select {
-		case r = <-receivers:
-		case <-time.After(33 * time.Millisecond):
-		}
-	}
-	defer r.Close()
-	time.Sleep(100 * time.Millisecond)
+	r := publishedReceiver(t, track, func() { frame(1, false) })
 
 	sinks := []*holdingSink{{}, {}, {}, {}}
 	for _, s := range sinks {
