@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/edgemesh/edge/node"
 )
 
 // TestBurstBatching: one publisher and five subscribers on one node; every video frame spans
@@ -13,8 +15,22 @@ import (
 // order.
 func TestBurstBatching(t *testing.T) {
 	n := startNode(t)
+	checkBurstBatching(t, n, n)
+}
+
+// TestMeshBurstBatching: the same with the publisher on another edge: the subscribers' edge
+// holds each relayed frame's sends too.
+func TestMeshBurstBatching(t *testing.T) {
+	nodes := startMesh(t, 2)
+	checkBurstBatching(t, nodes[0], nodes[1])
+}
+
+// checkBurstBatching publishes a camera whose frames span four RTP packets on pubNode, joins
+// five subscribers on subNode, and checks subNode's send batching over about 2 s of video.
+func checkBurstBatching(t *testing.T, pubNode, subNode *node.Node) {
+	t.Helper()
 	const room = "batching"
-	a := joinRoom(t, n, room, "alice")
+	a := joinRoom(t, pubNode, room, "alice")
 	layers := simulcastLayers()
 	for i := range layers {
 		layers[i].deltaSize = 4000 // four packets at the SDK's 1200-byte MTU
@@ -23,13 +39,13 @@ func TestBurstBatching(t *testing.T) {
 	cam := publishCameraLayers(t, a, layers)
 	var recs []*trackRecorder
 	for i := range 5 {
-		c := joinRoom(t, n, room, fmt.Sprintf("sub-%d", i))
+		c := joinRoom(t, subNode, room, fmt.Sprintf("sub-%d", i))
 		recs = append(recs, c.subscribed(t, cam.pub.SID()))
 	}
 	for i, r := range recs {
 		waitPackets(t, r, 100, fmt.Sprintf("sub-%d receives alice's camera", i))
 	}
-	url := n.HTTPURL()
+	url := subNode.HTTPURL()
 	held := func() float64 { return scrape(t, url, "edge_udp_held_datagrams_total", "") }
 	sends := func() float64 { return scrape(t, url, "edge_udp_held_sends_total", "") }
 	gso := func() float64 { return scrape(t, url, "edge_udp_gso_sends_total", "") }

@@ -69,7 +69,8 @@ type remoteLayer struct {
 	// NACKs): set when the layer leaves or rejoins the subscription, since
 	// the origin skipped its packets meanwhile.
 	restart atomic.Bool
-	tooOld  int // consecutive packets the buffer refused as too old
+	tooOld  int       // consecutive packets the buffer refused as too old
+	hold    layerHold // the sinks' sends held during a video frame
 }
 
 // tooOldRestart is how many consecutive too-old packets make a layer start
@@ -372,6 +373,7 @@ func (rt *RemoteTrack) close(cause error, unsubscribe bool) {
 			l.send(&unsubscribeMsg{TrackID: rt.sid})
 		}
 	}
+	rt.releaseHolds() // ingest sees closed once it has the layer's lock: no new hold
 	rt.peer.forget(rt)
 	for _, s := range rt.sinks.Detach() {
 		s.Close()

@@ -25,6 +25,9 @@ func (rt *RemoteTrack) ingest(layer int32, raw []byte, now time.Time) {
 	rl := &rt.layers[layer]
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
+	if rt.closed.Load() { // closed while waiting for the lock: take no hold
+		return
+	}
 	b := rl.buf.Load()
 	if b == nil || rl.restart.Load() || rl.tooOld >= tooOldRestart {
 		rl.restart.Store(false)
@@ -46,7 +49,9 @@ func (rt *RemoteTrack) ingest(layer int32, raw []byte, now time.Time) {
 	}
 	rl.tooOld = 0
 	rl.nack.received(p.ExtSeq, p.Arrival)
+	rt.beginFrame(rl, p, now)
 	rt.sinks.WriteRTP(p, layer)
+	rt.endFrame(rl, p)
 }
 
 // sendNACKs NACKs the due missing packets of every layer on l (housekeeping)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"time"
 
 	"github.com/pion/rtcp"
@@ -103,7 +102,7 @@ func (r *Receiver) rtpLoop(l *receiverLayer) {
 	pkt := make([]byte, maxPacketSize)
 	isAudio := r.kind == webrtc.RTPCodecTypeAudio
 	errs := 0
-	var keys []netip.AddrPort
+	var hold SendHold
 	for {
 		n, _, err := l.track.Read(pkt)
 		if err != nil {
@@ -116,18 +115,16 @@ func (r *Receiver) rtpLoop(l *receiverLayer) {
 			return
 		}
 		errs = 0
-		if isAudio || endsFrame(pkt[:n]) || r.sinks.Len() < burstMinSinks {
+		if isAudio || endsFrame(pkt[:n]) || r.sinks.Len() < BurstMinSinks {
 			r.forward(l, pkt[:n], isAudio)
 			continue
 		}
-		sinks := r.sinks.Sinks()
-		var held int
-		keys, held = holdSends(sinks, keys)
+		held := hold.Take(&r.sinks)
 		r.forward(l, pkt[:n], false)
-		if held >= burstMinSinks {
+		if held >= BurstMinSinks {
 			r.forwardBurst(l, pkt)
 		}
-		releaseSends(sinks, keys)
+		hold.Release()
 	}
 }
 
@@ -153,11 +150,11 @@ func (r *Receiver) forward(l *receiverLayer, raw []byte, isAudio bool) {
 // forwardBurst forwards the rest of a video frame: packets up to the one with
 // the marker bit, which are queued already or follow within microseconds. A
 // frame whose last packet is lost or late ends the burst at its deadline,
-// burstMaxHold after it started; so do burstMaxPackets packets. A read error
+// BurstMaxHold after it started; so do burstMaxPackets packets. A read error
 // ends the burst too: any but the timeout comes back to rtpLoop's blocking
 // read.
 func (r *Receiver) forwardBurst(l *receiverLayer, pkt []byte) {
-	_ = l.track.SetReadDeadline(time.Now().Add(burstMaxHold))
+	_ = l.track.SetReadDeadline(time.Now().Add(BurstMaxHold))
 	for range burstMaxPackets {
 		n, _, err := l.track.Read(pkt)
 		if err != nil || r.closed.Load() {

@@ -28,45 +28,62 @@ type sendHolder interface {
 	releaseSends(netip.AddrPort)
 }
 
-// Burst forwarding (Receiver.rtpLoop): the first packet of a multi-packet
-// video frame starts a burst, forwarded with the sends of the down-tracks
-// held, and the frame's last packet (the marker bit) ends it.
+// Burst forwarding (Receiver.rtpLoop, and relay.RemoteTrack for relayed
+// tracks): the first packet of a multi-packet video frame starts a burst,
+// forwarded with the sends of the down-tracks held, and the frame's last
+// packet (the marker bit) ends it.
 const (
-	// burstMinSinks is the fewest holding sinks for which a burst is
+	// BurstMinSinks is the fewest holding sinks for which a burst is
 	// gathered; below it the saving does not pay for the hold.
-	burstMinSinks = 4
-	// burstMaxPackets and burstMaxHold bound a burst, and so how long the
+	BurstMinSinks = 4
+	// burstMaxPackets and BurstMaxHold bound a burst, and so how long the
 	// first packet's sends are held, when a frame's last packet is lost or
 	// late.
 	burstMaxPackets = 32
-	burstMaxHold    = 5 * time.Millisecond
+	BurstMaxHold    = 5 * time.Millisecond
 )
 
-// holdSends holds the sends of every sink in sinks that can hold them,
-// writing the key of each hold (zero where none) into keys, which it returns
-// resized to len(sinks); held is how many holds were taken.
-func holdSends(sinks []PacketSink, keys []netip.AddrPort) (_ []netip.AddrPort, held int) {
-	keys = keys[:0]
-	for _, k := range sinks {
-		var key netip.AddrPort
-		if h, ok := k.(sendHolder); ok {
-			key = h.holdSends()
-		}
-		if key.IsValid() {
-			held++
-		}
-		keys = append(keys, key)
-	}
-	return keys, held
+// SendHold is a hold on the sends of a SinkSet's sinks for one burst: Take
+// holds every sink that can hold its sends (a DownTrack with a SendBatcher),
+// Release ends those holds. A source takes one per burst and reuses it. Not
+// safe for concurrent use.
+type SendHold struct {
+	sinks []PacketSink
+	keys  []netip.AddrPort
+	held  int
 }
 
-// releaseSends ends the holds holdSends took on sinks.
-func releaseSends(sinks []PacketSink, keys []netip.AddrPort) {
-	for i, key := range keys {
+// Take holds the sends of s's current sinks and returns how many it holds.
+// A hold still taken is released first.
+func (h *SendHold) Take(s *SinkSet) int {
+	h.Release()
+	h.sinks = s.Sinks()
+	h.keys = h.keys[:0]
+	for _, k := range h.sinks {
+		var key netip.AddrPort
+		if hs, ok := k.(sendHolder); ok {
+			key = hs.holdSends()
+		}
 		if key.IsValid() {
-			sinks[i].(sendHolder).releaseSends(key)
+			h.held++
+		}
+		h.keys = append(h.keys, key)
+	}
+	return h.held
+}
+
+// Held reports whether the hold is taken (and holds at least one sink).
+func (h *SendHold) Held() bool { return h.held > 0 }
+
+// Release ends the holds Take took; the sinks' held sends go out. A no-op if
+// none are taken.
+func (h *SendHold) Release() {
+	for i, key := range h.keys {
+		if key.IsValid() {
+			h.sinks[i].(sendHolder).releaseSends(key)
 		}
 	}
+	h.sinks, h.keys, h.held = nil, h.keys[:0], 0
 }
 
 // holdSends holds the subscriber's sends, if the down-track has a batcher and

@@ -192,7 +192,7 @@ func TestReceiverBurstLostLastPacket(t *testing.T) {
 	frame(4, false)
 	time.Sleep(30 * time.Millisecond)
 	frame(4, true) // three packets arrive; the marker never does
-	time.Sleep(4 * burstMaxHold)
+	time.Sleep(4 * BurstMaxHold)
 	frame(4, false)
 	require.Eventually(t, func() bool {
 		seqs, _, _, _ := sinks[3].snapshot()
