@@ -32,6 +32,7 @@ type measurement struct {
 	rssEnd        uint64 // node VmRSS at the end of the window (absolute)
 
 	nodePktsIn, nodePktsOut, nodeBytesOut uint64
+	udpHeld, udpHeldSends, udpGSOSends    uint64  // the node's send batching (edge_udp_*)
 	subscribedTracks                      float64 // edge_subscribed_tracks at the end (absolute)
 
 	audioTracks, videoTracks int // subscriber tracks that received packets in the window
@@ -136,6 +137,7 @@ func printReport(w io.Writer, m measurement, r result) {
 		m.nodeCPUSec, r.nodeCores, float64(m.rssBeforeSubs)/mib, float64(m.rssEnd)/mib, m.subscribedTracks)
 	fmt.Fprintf(w, "node packets: in %.0f/s, out %.0f/s (%.1f Mbit/s out)\n",
 		float64(m.nodePktsIn)/m.duration.Seconds(), r.fwdPktsPerSec, float64(m.nodeBytesOut)*8/1e6/m.duration.Seconds())
+	fmt.Fprintf(w, "send batching: %s\n", batchingText(m))
 	fmt.Fprintf(w, "subscribers: %d audio + %d video tracks flowing; video %.0f kbit/s per sub, %.1f..%.1f pkts/s per sub; %d/%d last saw a 1280x720 keyframe; video share of packets %.1f%%\n",
 		m.audioTracks, m.videoTracks, r.videoKbpsPerSub, r.minVideoPPS, r.maxVideoPPS, m.hdSubs, m.subs, 100*r.videoShare)
 	fmt.Fprintf(w, "publisher keyframe requests (PLI/FIR) per layer: %s\n", layerCounts(m.pub.rid, m.pub.plis))
@@ -168,4 +170,14 @@ func layerCounts(rid [3]string, n [3]uint64) string {
 		parts = append(parts, fmt.Sprintf("%s=%d", rid[i], n[i]))
 	}
 	return strings.Join(parts, " ")
+}
+
+// batchingText describes the node's send batching in the window.
+func batchingText(m measurement) string {
+	if m.udpHeldSends == 0 || m.nodePktsOut == 0 {
+		return "none (off, or no bursts)"
+	}
+	return fmt.Sprintf("%.1f%% of forwarded packets held, %.2f datagrams per send, %.0f GSO sends/s",
+		100*float64(m.udpHeld)/float64(m.nodePktsOut), float64(m.udpHeld)/float64(m.udpHeldSends),
+		float64(m.udpGSOSends)/m.duration.Seconds())
 }

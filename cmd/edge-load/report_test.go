@@ -149,3 +149,10 @@ func TestParseOptions(t *testing.T) {
 		require.Error(t, err, args)
 	}
 }
+
+func TestBatchingText(t *testing.T) {
+	m := measurement{duration: 10 * time.Second, nodePktsOut: 1000}
+	require.Equal(t, "none (off, or no bursts)", batchingText(m))
+	m.udpHeld, m.udpHeldSends, m.udpGSOSends = 800, 200, 150
+	require.Equal(t, "80.0% of forwarded packets held, 4.00 datagrams per send, 15 GSO sends/s", batchingText(m))
+}

@@ -94,6 +94,18 @@ func diff(a, b probe, ticksPerSec int64) (measurement, error) {
 		}
 		*c.dst = uint64(max(vb-va, 0))
 	}
+	for _, c := range []struct {
+		name string
+		dst  *uint64
+	}{
+		{"edge_udp_held_datagrams_total", &m.udpHeld},
+		{"edge_udp_held_sends_total", &m.udpHeldSends},
+		{"edge_udp_gso_sends_total", &m.udpGSOSends},
+	} { // send batching counters: absent from nodes without it, then zero
+		va, _ := a.metrics.sum(c.name, nil)
+		vb, _ := b.metrics.sum(c.name, nil)
+		*c.dst = uint64(max(vb-va, 0))
+	}
 	m.subscribedTracks, _ = b.metrics.sum("edge_subscribed_tracks", nil)
 	for i := range m.layerPaused {
 		m.layerPaused[i] = b.dynacast.paused[i] - a.dynacast.paused[i]
