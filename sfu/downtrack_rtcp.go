@@ -107,14 +107,21 @@ func (d *DownTrack) SetRTPSender(s *webrtc.RTPSender) {
 func (d *DownTrack) rtcpLoop(s *webrtc.RTPSender) {
 	buf := make([]byte, maxPacketSize)
 	for {
-		n, _, err := s.Read(buf)
+		n, attrs, err := s.Read(buf)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrClosedPipe) && !d.closed.Load() {
 				d.log.Debug().Err(err).Msg("rtcp read loop ended")
 			}
 			return
 		}
-		pkts, err := rtcp.Unmarshal(buf[:n])
+		// An interceptor that parsed the packet (the bandwidth estimator's) left the result in
+		// attrs; parse only if none did.
+		var pkts []rtcp.Packet
+		if attrs != nil {
+			pkts, err = attrs.GetRTCPPackets(buf[:n])
+		} else {
+			pkts, err = rtcp.Unmarshal(buf[:n])
+		}
 		if err != nil {
 			continue
 		}
