@@ -134,11 +134,15 @@ func (n *Node) lookupRemote(ctx context.Context, trackSid, publisher string) (sf
 	if from == "" {
 		return nil, false
 	}
-	ctx, cancel := context.WithTimeout(ctx, remoteSubscribeTimeout)
+	pullCtx, cancel := context.WithTimeout(ctx, remoteSubscribeTimeout)
 	defer cancel()
-	rt, err := m.pull(ctx, trackSid, from)
+	rt, err := m.pull(pullCtx, trackSid, from)
 	if err != nil {
-		n.log.Warn().Err(err).Str("track", trackSid).Str("publisher_node", from).Msg("hub pull failed")
+		ev := n.log.Warn()
+		if ctx.Err() != nil {
+			ev = n.log.Debug() // the asking edge's link closed: nobody waits for the track
+		}
+		ev.Err(err).Str("track", trackSid).Str("publisher_node", from).Msg("hub pull failed")
 		return nil, false
 	}
 	return rt, true
