@@ -2,5 +2,5 @@ package udpgso
 
 import "errors"
 
-// errGSOUnavailable: GSO is not implemented on this operating system.
+// errGSOUnavailable: this operating system has no UDP GSO; held datagrams go one by one.
 var errGSOUnavailable = errors.New("udpgso: UDP GSO is only available on Linux")
