@@ -69,8 +69,8 @@ func (b *pcSendBatch) Release(a netip.AddrPort) {
 
 // batchSends gives t send batching if the node's ICE/UDP socket supports it.
 func (n *Node) batchSends(t *pcTransport) {
-	if n.rtc != nil && n.rtc.holder != nil {
-		t.batch = newPCSendBatch(n.rtc.holder, t.pc)
+	if n.rtc != nil && n.rtc.gso != nil {
+		t.batch = newPCSendBatch(n.rtc.gso, t.pc)
 	}
 }
 

@@ -141,8 +141,7 @@ func newInterceptorRegistry(role pcRole, estimators *bwe.Factory) (*interceptor.
 // rtcNet holds the node's ICE listeners, shared by every peer connection of the node.
 type rtcNet struct {
 	udpConn net.PacketConn
-	holder  sendHolder   // udpConn's send batching; nil when it is off
-	gso     *udpgso.Conn // the same, for its counters
+	gso     *udpgso.Conn // udpConn when it batches sends; nil when batching is off
 	udpMux  ice.UDPMux
 	tcpLn   net.Listener
 	tcpMux  ice.TCPMux
@@ -156,11 +155,10 @@ func listenRTC(bind string, udpPort, tcpPort int, noBatch bool, logs pionLogs) (
 		return nil, fmt.Errorf("listen ICE/UDP: %w", err)
 	}
 	var conn net.PacketConn = udp
-	var holder sendHolder
 	var gso *udpgso.Conn
 	if !noBatch {
 		gso = udpgso.New(udp, udpgso.Options{})
-		conn, holder = gso, gso
+		conn = gso
 	}
 	tcp, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.ParseIP(bind), Port: tcpPort})
 	if err != nil {
@@ -169,7 +167,6 @@ func listenRTC(bind string, udpPort, tcpPort int, noBatch bool, logs pionLogs) (
 	}
 	return &rtcNet{
 		udpConn: conn,
-		holder:  holder,
 		gso:     gso,
 		udpMux:  webrtc.NewICEUDPMux(logs.NewLogger("udpmux"), conn),
 		tcpLn:   tcp,
