@@ -60,6 +60,12 @@ func (w *testLogWriter) close() {
 // that the shutdown succeeds) when the test ends, after every client of the test has left.
 func startNode(t *testing.T) *node.Node {
 	t.Helper()
+	return startNodeWith(t, nil)
+}
+
+// startNodeWith is startNode with the dev config changed by tweak (if not nil).
+func startNodeWith(t *testing.T, tweak func(*node.Config)) *node.Node {
+	t.Helper()
 	lw := &testLogWriter{t: t}
 	t.Cleanup(lw.close) // registered first: runs after the node's shutdown
 	cfg := node.DevConfig()
@@ -67,6 +73,9 @@ func startNode(t *testing.T) *node.Node {
 	cfg.LogLevel = "warn"
 	if v := os.Getenv(envNodeLog); v != "" {
 		cfg.LogLevel = v
+	}
+	if tweak != nil {
+		tweak(&cfg)
 	}
 	level, err := zerolog.ParseLevel(cfg.LogLevel)
 	require.NoError(t, err, envNodeLog)

@@ -73,6 +73,14 @@ func (a *allocations) estimators() *bwe.Factory {
 	return a.factory
 }
 
+// estimator returns the bandwidth estimator of the connection with that ID, if allocation is on.
+func (a *allocations) estimator(pcID string) (*bwe.Estimator, bool) {
+	if a.cfg.Disabled {
+		return nil, false
+	}
+	return a.factory.Estimator(pcID)
+}
+
 // start begins stream allocation for p once its subscriber connection exists (Participant.start).
 // A connection without an estimator (none registered) is left unconstrained.
 func (a *allocations) start(p *Participant) {

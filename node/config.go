@@ -100,6 +100,9 @@ type Config struct {
 	// NoUDPBatching turns off the batching of a fan-out burst's packets to one subscriber into
 	// one UDP GSO send (on by default; kernels without UDP GSO fall back to single sends).
 	NoUDPBatching bool `yaml:"no_udp_batching"`
+	// NoDirectEgress makes pion's writer send subscribers' media instead of the node's own SRTP
+	// path (package egress), which is on by default.
+	NoDirectEgress bool `yaml:"no_direct_egress"`
 	// NodeIP is the IP advertised in ICE candidates. Empty means: Bind when
 	// Bind names one address, otherwise the host's interface addresses (see
 	// AdvertisedIP).
@@ -586,7 +589,7 @@ func (c *Config) ApplyYAML(r io.Reader) error {
 // EDGE_RTC_TCP_PORT, EDGE_RTC_UDP_PORT, EDGE_NODE_IP, EDGE_KEYS
 // ("key:secret,key2:secret2"), EDGE_LOG_LEVEL, EDGE_LOG_FORMAT, EDGE_DEV,
 // EDGE_GOSSIP_PORT, EDGE_JOIN ("host:port,host2:port2"), EDGE_CLUSTER_KEY,
-// EDGE_RELAY_PORT, EDGE_SIGNAL_URL, EDGE_STANDALONE, EDGE_NO_UDP_BATCHING. All problems are
+// EDGE_RELAY_PORT, EDGE_SIGNAL_URL, EDGE_STANDALONE, EDGE_NO_UDP_BATCHING, EDGE_NO_DIRECT_EGRESS. All problems are
 // reported, joined, each wrapping ErrInvalidEnv; a variable in error leaves
 // its field unchanged.
 func (c *Config) ApplyEnv(getenv func(string) string) error {
@@ -653,6 +656,7 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	str("EDGE_SIGNAL_URL", &c.SignalURL)
 	boolean("EDGE_STANDALONE", &c.Standalone)
 	boolean("EDGE_NO_UDP_BATCHING", &c.NoUDPBatching)
+	boolean("EDGE_NO_DIRECT_EGRESS", &c.NoDirectEgress)
 	str("EDGE_RELAY_MODE", &c.RelayMode)
 	return errors.Join(errs...)
 }

@@ -74,7 +74,33 @@ func newMetrics(n *Node) *metrics {
 	fromCounter("plis_total", "PLI/FIR from subscribers (in) and sent to publishers (out).", &c.PLIsOut, prometheus.Labels{"direction": "out"})
 	fromCounter("plis_throttled_total", "Keyframe requests suppressed by the per-layer throttle.", &c.PLIsThrottled, nil)
 	registerUDPBatchMetrics(reg, n)
+	registerEgressMetrics(reg, n)
 	return m
+}
+
+// registerEgressMetrics exports the counters of the node's own SRTP sends (package egress).
+func registerEgressMetrics(reg *prometheus.Registry, n *Node) {
+	labels := prometheus.Labels{"node": n.cfg.NodeID}
+	counter := func(name, help string, v *atomic.Uint64, extra prometheus.Labels) {
+		l := prometheus.Labels{}
+		for k, x := range labels {
+			l[k] = x
+		}
+		for k, x := range extra {
+			l[k] = x
+		}
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "edge", Name: name, Help: help,
+			ConstLabels: l}, func() float64 { return float64(v.Load()) }))
+	}
+	e := &n.egress
+	counter("egress_direct_packets_total", "RTP packets the node encrypted and sent itself, past pion's writer.", &e.Packets, nil)
+	counter("egress_direct_bytes_total", "SRTP bytes the node sent itself.", &e.Bytes, nil)
+	counter("egress_direct_errors_total", "Direct sends that failed (marshal, encryption or socket).", &e.Errors, nil)
+	counter("egress_rtcp_in_total", "Subscriber SRTCP packets the node read past pion's receive path.", &e.RTCPIn, nil)
+	counter("egress_rtcp_in_errors_total", "Subscriber SRTCP packets refused on that path (not authentic, replayed or malformed).", &e.RTCPInErrors, nil)
+	const modeHelp = "Subscriber connections whose media the node began sending itself (direct) or handed to pion's writer (pion)."
+	counter("egress_connections_total", modeHelp, &e.Direct, prometheus.Labels{"mode": "direct"})
+	counter("egress_connections_total", modeHelp, &e.Pion, prometheus.Labels{"mode": "pion"})
 }
 
 // registerUDPBatchMetrics exports the counters of the ICE/UDP socket's send batching (zero

@@ -17,6 +17,7 @@ import (
 	"github.com/livekit/protocol/utils/guid"
 	"github.com/rs/zerolog"
 
+	"github.com/edgemesh/edge/egress"
 	"github.com/edgemesh/edge/sfu"
 )
 
@@ -43,6 +44,7 @@ type Node struct {
 
 	rtc    *rtcNet
 	apis   *webrtcAPIs
+	egress egress.Counters // the direct SRTP paths' sends
 	httpLn net.Listener
 	srv    *http.Server
 
@@ -77,7 +79,7 @@ func New(cfg Config, log zerolog.Logger) (*Node, error) {
 // Start opens the HTTP, ICE/UDP and ICE/TCP listeners and serves until Shutdown.
 func (n *Node) Start(ctx context.Context) error {
 	logs := pionLogs{log: n.log}
-	rn, err := listenRTC(n.cfg.Bind, n.cfg.RTCUDPPort, n.cfg.RTCTCPPort, n.cfg.NoUDPBatching, logs)
+	rn, err := listenRTC(n.cfg.Bind, n.cfg.RTCUDPPort, n.cfg.RTCTCPPort, n.cfg.NoUDPBatching, n.cfg.NoDirectEgress, logs)
 	if err != nil {
 		return err
 	}
@@ -87,7 +89,7 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	ip := net.ParseIP(n.cfg.Bind)
 	apis, err := newAPIs(apiParams{rtc: rn, nodeIP: nodeIP, loopback: ip != nil && ip.IsLoopback(), log: n.log,
-		bwe: n.alloc.estimators()})
+		bwe: n.alloc.estimators(), direct: !n.cfg.NoDirectEgress})
 	if err != nil {
 		rn.close()
 		return err

@@ -24,18 +24,18 @@ type publishedTrack struct {
 
 // newPublisherTransport creates the peer connection the client publishes on.
 func (p *Participant) newPublisherTransport(singlePC bool) (*pcTransport, error) {
-	role := rolePublisher
+	var t *pcTransport
+	var err error
 	if singlePC {
-		role = roleBoth
+		// It also carries the participant's subscriptions.
+		t, err = p.node.newSendingTransport(roleBoth, livekit.SignalTarget_PUBLISHER, p.log, p.sendSignal)
+	} else {
+		t, err = newPCTransport(p.node.apis.forRole(rolePublisher), livekit.SignalTarget_PUBLISHER, p.log, p.sendSignal)
 	}
-	t, err := newPCTransport(p.node.apis.forRole(role), livekit.SignalTarget_PUBLISHER, p.log, p.sendSignal)
 	if err != nil {
 		return nil, err
 	}
 	t.clientOffers = singlePC
-	if singlePC {
-		p.node.batchSends(t) // it also carries the participant's subscriptions
-	}
 	t.pc.OnTrack(func(track *webrtc.TrackRemote, r *webrtc.RTPReceiver) { p.onTrack(t, track, r) })
 	t.pc.OnDataChannel(func(dc *webrtc.DataChannel) { p.onDataChannel(t, dc) })
 	t.pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {

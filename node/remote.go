@@ -373,6 +373,7 @@ func (p *Participant) attach(src sfu.TrackSource, ref trackRef, explicit bool) {
 		Counters:     p.node.counters,
 		Logger:       p.log.With().Str("track", sid).Str("publisher", ref.publisher).Logger(),
 		Batcher:      sub.sendBatcher(),
+		Writers:      sub.streamWriters(),
 	})
 	if err != nil { // e.g. the source closed meanwhile
 		p.log.Debug().Err(err).Str("track", sid).Msg("create down-track")

@@ -25,16 +25,10 @@ type pcSendBatch struct {
 	addr atomic.Pointer[netip.AddrPort] // the selected pair's remote address; nil: none over UDP
 }
 
-// newPCSendBatch follows pc's selected candidate pair.
-func newPCSendBatch(conn sendHolder, pc *webrtc.PeerConnection) *pcSendBatch {
-	b := &pcSendBatch{conn: conn}
-	pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(b.selected)
-	return b
-}
-
-// selected records the remote address of a newly selected candidate pair.
-func (b *pcSendBatch) selected(p *webrtc.ICECandidatePair) {
-	b.addr.Store(udpRemote(p))
+// newPCSendBatch returns a batcher that holds nothing until the transport's selected pair is
+// known (followPair).
+func newPCSendBatch(conn sendHolder) *pcSendBatch {
+	return &pcSendBatch{conn: conn}
 }
 
 // udpRemote is the remote address of pair p if it runs over UDP, else nil.
@@ -64,13 +58,6 @@ func (b *pcSendBatch) Hold() netip.AddrPort {
 func (b *pcSendBatch) Release(a netip.AddrPort) {
 	if a.IsValid() {
 		b.conn.Release(a)
-	}
-}
-
-// batchSends gives t send batching if the node's ICE/UDP socket supports it.
-func (n *Node) batchSends(t *pcTransport) {
-	if n.rtc != nil && n.rtc.gso != nil {
-		t.batch = newPCSendBatch(n.rtc.gso, t.pc)
 	}
 }
 

@@ -25,11 +25,10 @@ type subscription struct {
 // newSubscriberTransport creates the peer connection the server sends media on, with the
 // server-side data channels the client receives data on.
 func (p *Participant) newSubscriberTransport() (*pcTransport, error) {
-	t, err := newPCTransport(p.node.apis.forRole(roleSubscriber), livekit.SignalTarget_SUBSCRIBER, p.log, p.sendSignal)
+	t, err := p.node.newSendingTransport(roleSubscriber, livekit.SignalTarget_SUBSCRIBER, p.log, p.sendSignal)
 	if err != nil {
 		return nil, err
 	}
-	p.node.batchSends(t)
 	ordered := true
 	reliable, err := t.pc.CreateDataChannel(reliableLabel, &webrtc.DataChannelInit{Ordered: &ordered})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/rs/zerolog"
 
+	"github.com/edgemesh/edge/egress"
 	"github.com/edgemesh/edge/sfu"
 )
 
@@ -40,6 +41,17 @@ type pcTransport struct {
 	// batch holds the node's sends to this connection during a fan-out burst; nil when the
 	// node does not batch (set once, before the transport is used).
 	batch *pcSendBatch
+	// egress sends this connection's media with the node's own SRTP; nil: pion's writer (set
+	// once, before the transport is used).
+	egress *egress.Path
+}
+
+// streamWriters returns the transport's sfu.StreamWriters, or nil (a nil interface).
+func (t *pcTransport) streamWriters() sfu.StreamWriters {
+	if t.egress == nil {
+		return nil
+	}
+	return t
 }
 
 // sendBatcher returns the transport's sfu.SendBatcher, or nil (a nil interface, not a nil
@@ -77,6 +89,9 @@ func newPCTransport(api *webrtc.API, target livekit.SignalTarget, log zerolog.Lo
 	pc, err := api.NewPeerConnection(webrtc.Configuration{
 		BundlePolicy:  webrtc.BundlePolicyMaxBundle,
 		RTCPMuxPolicy: webrtc.RTCPMuxPolicyRequire,
+		// No RTP header encryption (RFC 9335): the node's own SRTP path (package egress)
+		// encrypts payloads only.
+		RTPHeaderEncryptionPolicy: webrtc.RTPHeaderEncryptionPolicyDisable,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("new peer connection: %w", err)

@@ -3,6 +3,7 @@ package node
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"time"
 
 	"github.com/pion/ice/v4"
@@ -14,6 +15,7 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/rs/zerolog"
 
+	"github.com/edgemesh/edge/egress"
 	"github.com/edgemesh/edge/sfu/bwe"
 	"github.com/edgemesh/edge/udpgso"
 )
@@ -141,7 +143,9 @@ func newInterceptorRegistry(role pcRole, estimators *bwe.Factory) (*interceptor.
 // rtcNet holds the node's ICE listeners, shared by every peer connection of the node.
 type rtcNet struct {
 	udpConn net.PacketConn
-	gso     *udpgso.Conn // udpConn when it batches sends; nil when batching is off
+	gso     *udpgso.Conn    // udpConn when it batches sends; nil when batching is off
+	send    egress.Sender   // udpConn, for sends that bypass pion (package egress)
+	inbound *egress.Inbound // subscribers' SRTCP read past pion; nil when direct sends are off
 	udpMux  ice.UDPMux
 	tcpLn   net.Listener
 	tcpMux  ice.TCPMux
@@ -149,29 +153,45 @@ type rtcNet struct {
 
 // listenRTC opens the node's ICE listeners. Unless noBatch, the UDP socket batches the
 // fan-out's bursts to one subscriber into one UDP GSO send (udpgso).
-func listenRTC(bind string, udpPort, tcpPort int, noBatch bool, logs pionLogs) (*rtcNet, error) {
+func listenRTC(bind string, udpPort, tcpPort int, noBatch, noDirect bool, logs pionLogs) (*rtcNet, error) {
 	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(bind), Port: udpPort})
 	if err != nil {
 		return nil, fmt.Errorf("listen ICE/UDP: %w", err)
 	}
 	var conn net.PacketConn = udp
+	var send egress.Sender = udpSender{udp}
 	var gso *udpgso.Conn
 	if !noBatch {
 		gso = udpgso.New(udp, udpgso.Options{})
-		conn = gso
+		conn, send = gso, gso
 	}
 	tcp, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.ParseIP(bind), Port: tcpPort})
 	if err != nil {
 		_ = udp.Close()
 		return nil, fmt.Errorf("listen ICE/TCP: %w", err)
 	}
+	var inbound *egress.Inbound
+	muxConn := conn
+	if !noDirect {
+		inbound = egress.NewInbound()
+		muxConn = inbound.Conn(conn)
+	}
 	return &rtcNet{
 		udpConn: conn,
 		gso:     gso,
-		udpMux:  webrtc.NewICEUDPMux(logs.NewLogger("udpmux"), conn),
+		send:    send,
+		inbound: inbound,
+		udpMux:  webrtc.NewICEUDPMux(logs.NewLogger("udpmux"), muxConn),
 		tcpLn:   tcp,
 		tcpMux:  webrtc.NewICETCPMux(logs.NewLogger("tcpmux"), tcp, 64),
 	}, nil
+}
+
+// udpSender is a plain UDP socket as an egress.Sender.
+type udpSender struct{ c *net.UDPConn }
+
+func (u udpSender) WriteToAddrPort(b []byte, a netip.AddrPort) (int, error) {
+	return u.c.WriteToUDPAddrPort(b, a)
 }
 
 func (r *rtcNet) close() {
@@ -188,13 +208,29 @@ type apiParams struct {
 	loopback bool   // include loopback candidates (the node binds a loopback address)
 	log      zerolog.Logger
 	bwe      *bwe.Factory // bandwidth estimators of media-sending connections; nil: none
+	direct   bool         // the node sends subscribers' SRTP itself (package egress)
 }
 
-// webrtcAPIs are the node's webrtc.APIs, one per peer-connection role. Every node has its own:
-// no globals, so many nodes can run in one process.
-type webrtcAPIs [3]*webrtc.API
+// webrtcAPIs are the node's webrtc.APIs, one per peer-connection role, and what it takes to
+// make a connection its own API (withCapture). Every node has its own: no globals, so many
+// nodes can run in one process.
+type webrtcAPIs struct {
+	shared [3]*webrtc.API
+	media  *webrtc.MediaEngine
+	regs   [3]*interceptor.Registry
+	se     [3]webrtc.SettingEngine
+}
 
-func (a *webrtcAPIs) forRole(r pcRole) *webrtc.API { return a[r] }
+func (a *webrtcAPIs) forRole(r pcRole) *webrtc.API { return a.shared[r] }
+
+// withCapture returns an API for one connection of role r whose DTLS handshake c records (the
+// key log and the ServerHello), so that the node can send the connection's SRTP itself.
+func (a *webrtcAPIs) withCapture(r pcRole, c *egress.Capture) *webrtc.API {
+	se := a.se[r]
+	se.SetDTLSKeyLogWriter(c)
+	se.SetDTLSServerHelloMessageHook(c.ServerHello)
+	return webrtc.NewAPI(webrtc.WithMediaEngine(a.media), webrtc.WithInterceptorRegistry(a.regs[r]), webrtc.WithSettingEngine(se))
+}
 
 func newAPIs(p apiParams) (*webrtcAPIs, error) {
 	m, err := newMediaEngine()
@@ -212,19 +248,29 @@ func newAPIs(p apiParams) (*webrtcAPIs, error) {
 	if p.nodeIP != "" {
 		se.SetNAT1To1IPs([]string{p.nodeIP}, webrtc.ICECandidateTypeHost)
 	}
-	var apis webrtcAPIs
+	apis := &webrtcAPIs{media: m}
 	for _, role := range []pcRole{rolePublisher, roleSubscriber, roleBoth} {
 		reg, err := newInterceptorRegistry(role, p.bwe)
 		if err != nil {
 			return nil, err
 		}
 		roleSE := se
-		if role == roleSubscriber {
+		switch role {
+		case roleSubscriber:
 			// The server's data channels on a subscriber connection are read by
 			// serveSubscriberChannel with a small buffer (see there).
 			roleSE.DetachDataChannels()
+		case roleBoth:
+			if p.direct {
+				// The node answers the client's offer as the DTLS server, the role in which
+				// it can derive the SRTP keys for direct sends (egress.Capture).
+				if err := roleSE.SetAnsweringDTLSRole(webrtc.DTLSRoleServer); err != nil {
+					return nil, err
+				}
+			}
 		}
-		apis[role] = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(roleSE))
+		apis.regs[role], apis.se[role] = reg, roleSE
+		apis.shared[role] = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(roleSE))
 	}
-	return &apis, nil
+	return apis, nil
 }

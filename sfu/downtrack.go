@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"github.com/rs/zerolog"
@@ -39,7 +40,24 @@ type DownTrackParams struct {
 	// Batcher, if set, lets the source hold the subscriber's sends during a
 	// burst of packets (SendBatcher).
 	Batcher SendBatcher
+	// Writers, if set, give the down-track the writer of its negotiated
+	// stream in place of pion's (StreamWriters).
+	Writers StreamWriters
 }
+
+// StreamWriters give a down-track the writer of the stream pion negotiated
+// for it (the node's direct SRTP path, package egress). The writer gets the
+// down-track's packets: rewritten headers without header extensions. If the
+// writer's transport reads the subscriber's RTCP itself (pion then never
+// sees it), it passes each compound packet to onRTCP, which may be called
+// concurrently with the down-track's other methods. A writer with an
+// Unbind() method is unbound when the stream ends.
+type StreamWriters interface {
+	StreamWriter(ctx webrtc.TrackLocalContext, onRTCP func(pkts []rtcp.Packet, now time.Time)) webrtc.TrackLocalWriter
+}
+
+// unbinder is a stream writer to tell when its stream ends.
+type unbinder interface{ Unbind() }
 
 // binding is what Bind learnt from the subscriber's PeerConnection.
 type binding struct {
@@ -72,7 +90,8 @@ type DownTrack struct {
 	subscriberID string
 	counters     *Counters
 	log          zerolog.Logger
-	batcher      SendBatcher // nil: sends are never held
+	batcher      SendBatcher   // nil: sends are never held
+	writers      StreamWriters // nil: pion's writer
 
 	bound     atomic.Pointer[binding]
 	closed    atomic.Bool
@@ -123,6 +142,7 @@ func NewDownTrack(p DownTrackParams) (*DownTrack, error) {
 		subscriberID: p.SubscriberID,
 		counters:     counters,
 		batcher:      p.Batcher,
+		writers:      p.Writers,
 		log: p.Logger.With().Str("track", p.Source.TrackID()).
 			Str("subscriber", p.SubscriberID).Logger(),
 		done: make(chan struct{}),
@@ -163,18 +183,32 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	if !ok {
 		return webrtc.RTPCodecParameters{}, fmt.Errorf("%w: %s", ErrCodecNotNegotiated, d.codec.MimeType)
 	}
+	w := ctx.WriteStream()
+	if d.writers != nil {
+		w = d.writers.StreamWriter(ctx, d.handleRTCP)
+	}
 	d.bound.Store(&binding{
 		ssrc:        uint32(ctx.SSRC()),
 		payloadType: uint8(c.PayloadType),
-		writer:      ctx.WriteStream(),
+		writer:      w,
 	})
 	return c, nil
 }
 
 // Unbind stops writes (webrtc.TrackLocal).
 func (d *DownTrack) Unbind(webrtc.TrackLocalContext) error {
-	d.bound.Store(nil)
+	unbind(d.bound.Swap(nil))
 	return nil
+}
+
+// unbind tells b's writer that its stream ended.
+func unbind(b *binding) {
+	if b == nil {
+		return
+	}
+	if u, ok := b.writer.(unbinder); ok {
+		u.Unbind()
+	}
 }
 
 // matchCodec finds the negotiated codec for src: same MIME type and format
@@ -416,7 +450,7 @@ func (d *DownTrack) Close() {
 		return
 	}
 	close(d.done)
-	d.bound.Store(nil)
+	unbind(d.bound.Swap(nil))
 	d.source.RemoveSink(d)
 	d.mu.Lock()
 	sender, f := d.sender, d.onClose
