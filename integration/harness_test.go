@@ -153,6 +153,7 @@ type joinConfig struct {
 	name     string
 	token    string // used as is when tokenSet (even if empty: no token at all)
 	tokenSet bool
+	sdkOpts  []lksdk.ConnectOption
 }
 
 type joinOption func(*joinConfig)
@@ -165,6 +166,11 @@ func withName(name string) joinOption { return func(c *joinConfig) { c.name = na
 
 func withToken(tok string) joinOption {
 	return func(c *joinConfig) { c.token, c.tokenSet = tok, true }
+}
+
+// withSDKOptions adds SDK connect options.
+func withSDKOptions(opts ...lksdk.ConnectOption) joinOption {
+	return func(c *joinConfig) { c.sdkOpts = append(c.sdkOpts, opts...) }
 }
 
 // client is one SDK participant plus everything its callbacks reported.
@@ -186,11 +192,12 @@ func tryJoin(t *testing.T, n *node.Node, room, identity string, opts ...joinOpti
 		tok = mintToken(t, tokenSpec{identity: identity, name: cfg.name, grant: cfg.grant})
 	}
 	ev := newEvents()
-	r, err := lksdk.ConnectToRoomWithToken(n.URL(), tok, ev.callbacks(),
+	sdkOpts := append([]lksdk.ConnectOption{
 		lksdk.WithAutoSubscribe(true),
 		lksdk.WithLogger(sdkLogger()),
-		lksdk.WithConnectTimeout(10*time.Second),
-	)
+		lksdk.WithConnectTimeout(10 * time.Second),
+	}, cfg.sdkOpts...)
+	r, err := lksdk.ConnectToRoomWithToken(n.URL(), tok, ev.callbacks(), sdkOpts...)
 	if err != nil {
 		return nil, err
 	}

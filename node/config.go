@@ -172,6 +172,10 @@ type Config struct {
 	// RelayPacketConn, if set, is the UDP socket the relay uses instead of listening on
 	// RelayPort (tests wrap one to impair the relay link). The node does not close it.
 	RelayPacketConn net.PacketConn `yaml:"-"`
+	// RTCPacketConn, if set, is the ICE/UDP socket instead of one listening on RTCUDPPort (tests
+	// wrap one to impair the subscribers' leg). Only a *net.UDPConn batches sends. The node
+	// closes it when it stops.
+	RTCPacketConn net.PacketConn `yaml:"-"`
 }
 
 // DefaultConfig returns production defaults. It has no API keys, so it does

@@ -79,7 +79,8 @@ func New(cfg Config, log zerolog.Logger) (*Node, error) {
 // Start opens the HTTP, ICE/UDP and ICE/TCP listeners and serves until Shutdown.
 func (n *Node) Start(ctx context.Context) error {
 	logs := pionLogs{log: n.log}
-	rn, err := listenRTC(n.cfg.Bind, n.cfg.RTCUDPPort, n.cfg.RTCTCPPort, n.cfg.NoUDPBatching, n.cfg.NoDirectEgress, logs)
+	rn, err := listenRTC(rtcListen{bind: n.cfg.Bind, udpPort: n.cfg.RTCUDPPort, tcpPort: n.cfg.RTCTCPPort,
+		noBatch: n.cfg.NoUDPBatching, noDirect: n.cfg.NoDirectEgress, udpConn: n.cfg.RTCPacketConn}, logs)
 	if err != nil {
 		return err
 	}

@@ -151,28 +151,43 @@ type rtcNet struct {
 	tcpMux  ice.TCPMux
 }
 
+// rtcListen is what listenRTC opens.
+type rtcListen struct {
+	bind             string
+	udpPort, tcpPort int
+	noBatch          bool           // no send batching (udpgso)
+	noDirect         bool           // no direct SRTP (egress)
+	udpConn          net.PacketConn // if set, the ICE/UDP socket instead of listening on udpPort
+}
+
 // listenRTC opens the node's ICE listeners. Unless noBatch, the UDP socket batches the
-// fan-out's bursts to one subscriber into one UDP GSO send (udpgso).
-func listenRTC(bind string, udpPort, tcpPort int, noBatch, noDirect bool, logs pionLogs) (*rtcNet, error) {
-	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(bind), Port: udpPort})
-	if err != nil {
-		return nil, fmt.Errorf("listen ICE/UDP: %w", err)
+// fan-out's bursts to one subscriber into one UDP GSO send (udpgso); only a *net.UDPConn can.
+func listenRTC(p rtcListen, logs pionLogs) (*rtcNet, error) {
+	conn := p.udpConn
+	if conn == nil {
+		udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(p.bind), Port: p.udpPort})
+		if err != nil {
+			return nil, fmt.Errorf("listen ICE/UDP: %w", err)
+		}
+		conn = udp
 	}
-	var conn net.PacketConn = udp
-	var send egress.Sender = udpSender{udp}
+	var send egress.Sender = packetSender{conn}
 	var gso *udpgso.Conn
-	if !noBatch {
-		gso = udpgso.New(udp, udpgso.Options{})
-		conn, send = gso, gso
+	if udp, ok := conn.(*net.UDPConn); ok {
+		send = udpSender{udp}
+		if !p.noBatch {
+			gso = udpgso.New(udp, udpgso.Options{})
+			conn, send = gso, gso
+		}
 	}
-	tcp, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.ParseIP(bind), Port: tcpPort})
+	tcp, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.ParseIP(p.bind), Port: p.tcpPort})
 	if err != nil {
-		_ = udp.Close()
+		_ = conn.Close()
 		return nil, fmt.Errorf("listen ICE/TCP: %w", err)
 	}
 	var inbound *egress.Inbound
 	muxConn := conn
-	if !noDirect {
+	if !p.noDirect {
 		inbound = egress.NewInbound()
 		muxConn = inbound.Conn(conn)
 	}
@@ -185,6 +200,13 @@ func listenRTC(bind string, udpPort, tcpPort int, noBatch, noDirect bool, logs p
 		tcpLn:   tcp,
 		tcpMux:  webrtc.NewICETCPMux(logs.NewLogger("tcpmux"), tcp, 64),
 	}, nil
+}
+
+// packetSender is any packet socket as an egress.Sender.
+type packetSender struct{ c net.PacketConn }
+
+func (u packetSender) WriteToAddrPort(b []byte, a netip.AddrPort) (int, error) {
+	return u.c.WriteTo(b, net.UDPAddrFromAddrPort(a))
 }
 
 // udpSender is a plain UDP socket as an egress.Sender.
