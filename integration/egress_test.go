@@ -41,6 +41,13 @@ func TestDirectEgress(t *testing.T) {
 		checkContinuity(t, r.snapshot())
 		require.NoError(t, r.err())
 	}
+	// alice's and bob's subscriber connections; carol's single one carries her own media too,
+	// so pion reads its RTCP. When bob leaves, his connection stops being read.
+	intercepted := func() float64 { return scrape(t, url, "edge_egress_rtcp_intercepted_connections", "") }
+	require.Equal(t, 2.0, intercepted())
+	b.leave(t)
+	waitFor(t, func() bool { return intercepted() == 1 },
+		func() string { return "bob's connection is still intercepted after he left" })
 }
 
 // TestPionEgress: with direct sends configured off, pion's writer sends everything.

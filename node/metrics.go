@@ -98,6 +98,13 @@ func registerEgressMetrics(reg *prometheus.Registry, n *Node) {
 	counter("egress_direct_errors_total", "Direct sends that failed (marshal, encryption or socket).", &e.Errors, nil)
 	counter("egress_rtcp_in_total", "Subscriber SRTCP packets the node read past pion's receive path.", &e.RTCPIn, nil)
 	counter("egress_rtcp_in_errors_total", "Subscriber SRTCP packets refused on that path (not authentic, replayed or malformed).", &e.RTCPInErrors, nil)
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "edge", Name: "egress_rtcp_intercepted_connections",
+		Help: "Subscriber connections whose SRTCP the node reads itself now.", ConstLabels: labels}, func() float64 {
+		if n.rtc == nil || n.rtc.inbound == nil {
+			return 0
+		}
+		return float64(n.rtc.inbound.Len())
+	}))
 	const modeHelp = "Subscriber connections whose media the node began sending itself (direct) or handed to pion's writer (pion)."
 	counter("egress_connections_total", modeHelp, &e.Direct, prometheus.Labels{"mode": "direct"})
 	counter("egress_connections_total", modeHelp, &e.Pion, prometheus.Labels{"mode": "pion"})

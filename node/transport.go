@@ -252,6 +252,9 @@ func (t *pcTransport) close() {
 	}
 	t.closed = true
 	t.mu.Unlock()
+	if t.egress != nil {
+		t.egress.Close() // also if the DTLS transport never reported its end
+	}
 	if err := t.pc.Close(); err != nil {
 		t.log.Debug().Err(err).Msg("close peer connection")
 	}
