@@ -10,9 +10,10 @@ import (
 )
 
 // Feedback is what a Path's incoming transport-wide feedback and REMB go to: the connection's
-// bandwidth estimator (*bwe.Estimator).
+// bandwidth estimator (*bwe.Estimator). Transport-wide feedback arrives as the bytes of one
+// RTCP packet, unparsed.
 type Feedback interface {
-	OnTransportCC(fb *rtcp.TransportLayerCC, now time.Time) error
+	OnTransportCCRaw(pkt []byte, now time.Time) error
 	OnREMB(bps float64, now time.Time)
 }
 

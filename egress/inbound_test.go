@@ -18,7 +18,14 @@ type fakeFeedback struct {
 	remb float64
 }
 
-func (f *fakeFeedback) OnTransportCC(*rtcp.TransportLayerCC, time.Time) error {
+func (f *fakeFeedback) OnTransportCCRaw(pkt []byte, _ time.Time) error {
+	pkts, err := rtcp.Unmarshal(pkt)
+	if err != nil {
+		return err
+	}
+	if _, ok := pkts[0].(*rtcp.TransportLayerCC); !ok || len(pkts) != 1 {
+		return nil
+	}
 	f.mu.Lock()
 	f.tccs++
 	f.mu.Unlock()
@@ -62,7 +69,7 @@ func TestInboundInterceptsSubscriberRTCP(t *testing.T) {
 	var mu sync.Mutex
 	w := p.Stream(3, &fakePion{}, func(pkts []rtcp.Packet, _ time.Time) {
 		mu.Lock()
-		got = append(got, pkts)
+		got = append(got, append([]rtcp.Packet(nil), pkts...)) // pkts is reused after the call
 		mu.Unlock()
 	})
 	k := testKeys()
@@ -103,7 +110,9 @@ func TestInboundInterceptsSubscriberRTCP(t *testing.T) {
 	if len(fbPkts) == 0 {
 		t.Fatal("no TWCC feedback built")
 	}
-	twccPkt := seal(fbPkts...)
+	// A receiver report and the feedback in one compound: the report goes to the streams, the
+	// feedback to the estimator.
+	twccPkt := seal(append([]rtcp.Packet{&rtcp.ReceiverReport{SSRC: 1, Reports: []rtcp.ReceptionReport{{SSRC: 0x1111}}}}, fbPkts...)...)
 	forged := append([]byte(nil), pli...)
 	forged[len(forged)-5] ^= 0xff // breaks the authentication tag
 
@@ -132,6 +141,9 @@ func TestInboundInterceptsSubscriberRTCP(t *testing.T) {
 	}
 	if _, ok := got[0][0].(*rtcp.PictureLossIndication); !ok {
 		t.Errorf("first packet %T", got[0][0])
+	}
+	if _, ok := got[1][0].(*rtcp.ReceiverReport); !ok || len(got[1]) != 1 {
+		t.Errorf("second compound gave the stream %v, want the receiver report alone", got[1])
 	}
 	fb.mu.Lock()
 	if fb.tccs != 1 || fb.remb != 1e6 {

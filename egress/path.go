@@ -92,6 +92,7 @@ type Path struct {
 	remote *srtp.Context
 	rhdr   rtcp.Header
 	rbuf   [maxPacket + 64]byte
+	pkts   []rtcp.Packet // reused for each compound
 
 	hmu      sync.RWMutex
 	handlers []*StreamWriter // streams with an RTCP handler
@@ -333,8 +334,10 @@ func (p *Path) failed() {
 
 // handleRTCP decrypts, parses and dispatches one SRTCP packet from the subscriber, and
 // reports whether it did. A packet that does not authenticate (or replays) is left to pion,
-// which judges it the same way; an authentic one that does not parse is dropped. The parsed
-// packets may point into rbuf: rmu is held until the handlers return.
+// which judges it the same way; an authentic one that does not parse is dropped. Transport-wide
+// feedback goes to the estimator unparsed (it is most of what subscribers send); the other
+// packets of the compound are parsed for the streams. The parsed packets may point into rbuf:
+// rmu is held until the handlers return.
 func (p *Path) handleRTCP(b []byte) bool {
 	if p.Mode() != ModeDirect {
 		return false
@@ -346,20 +349,38 @@ func (p *Path) handleRTCP(b []byte) bool {
 		p.sum.RTCPInErrors.Add(1)
 		return false
 	}
-	pkts, err := rtcp.Unmarshal(plain)
-	if err != nil {
-		p.sum.RTCPInErrors.Add(1)
+	now := time.Now()
+	pkts := p.pkts[:0]
+	for rest := plain; len(rest) > 0; {
+		size, ok := rtcpSize(rest)
+		if !ok {
+			p.sum.RTCPInErrors.Add(1)
+			return true
+		}
+		one := rest[:size]
+		rest = rest[size:]
+		if isTransportCC(one) {
+			if p.fb != nil {
+				_ = p.fb.OnTransportCCRaw(one, now) // a malformed report is used as far as it goes
+			}
+			continue
+		}
+		parsed, err := rtcp.Unmarshal(one)
+		if err != nil {
+			p.sum.RTCPInErrors.Add(1)
+			return true
+		}
+		pkts = append(pkts, parsed...)
+	}
+	p.pkts = pkts[:0]
+	p.sum.RTCPIn.Add(1)
+	if len(pkts) == 0 {
 		return true
 	}
-	p.sum.RTCPIn.Add(1)
-	now := time.Now()
 	if p.fb != nil {
 		for _, pkt := range pkts {
-			switch fb := pkt.(type) {
-			case *rtcp.TransportLayerCC:
-				_ = p.fb.OnTransportCC(fb, now) // a malformed report is used as far as it goes
-			case *rtcp.ReceiverEstimatedMaximumBitrate:
-				p.fb.OnREMB(float64(fb.Bitrate), now)
+			if remb, ok := pkt.(*rtcp.ReceiverEstimatedMaximumBitrate); ok {
+				p.fb.OnREMB(float64(remb.Bitrate), now)
 			}
 		}
 	}
@@ -369,4 +390,20 @@ func (p *Path) handleRTCP(b []byte) bool {
 		h.onRTCP(pkts, now)
 	}
 	return true
+}
+
+// rtcpSize returns the size of the RTCP packet at the start of b, from its length field
+// (RFC 3550 section 6.4.1: 32-bit words minus one), and whether b holds it whole.
+func rtcpSize(b []byte) (int, bool) {
+	if len(b) < 4 || b[0]>>6 != 2 {
+		return 0, false
+	}
+	size := (int(binary.BigEndian.Uint16(b[2:4])) + 1) * 4
+	return size, size <= len(b)
+}
+
+// isTransportCC reports whether the RTCP packet b is transport-wide congestion control
+// feedback: transport-layer feedback (PT 205) with FMT 15.
+func isTransportCC(b []byte) bool {
+	return b[1] == 205 && b[0]&0x1f == 15
 }

@@ -179,8 +179,34 @@ func (e *Estimator) OnPacketSent(seq uint16, size int, now time.Time) {
 	e.lastSent.Store(us)
 }
 
-// OnTransportCC processes one TWCC feedback report received at now.
+// OnTransportCC processes one TWCC feedback report received at now. A
+// malformed report (a received status without its delta) is used as far as
+// it goes: the statuses before the fault count, and the error wraps
+// ErrMalformedFeedback.
 func (e *Estimator) OnTransportCC(fb *rtcp.TransportLayerCC, now time.Time) error {
+	r := newTWCCReader(fb, 0)
+	return e.processFeedback(feedbackWalk{parsed: &r}, now)
+}
+
+// OnTransportCCRaw processes one TWCC feedback report received at now from
+// its bytes: pkt is one RTCP packet alone (cut out of a compound packet by
+// its length field), read in place and not kept. It behaves like
+// OnTransportCC on pion's parse of pkt without allocating. A packet that is
+// not a well-formed TWCC report up to its receive deltas (too short, wrong
+// version, type or format, length field other than len(pkt), chunks that do
+// not cover the status count) changes nothing; one whose deltas are cut short
+// is used as far as it goes. Either error wraps ErrMalformedFeedback.
+func (e *Estimator) OnTransportCCRaw(pkt []byte, now time.Time) error {
+	r := newRawTWCCReader(pkt)
+	if err := r.malformed(); err != nil {
+		return err
+	}
+	return e.processFeedback(feedbackWalk{raw: &r}, now)
+}
+
+// processFeedback is the body of OnTransportCC and OnTransportCCRaw: it walks
+// the statuses of one report received at now.
+func (e *Estimator) processFeedback(r feedbackWalk, now time.Time) error {
 	h := e.hist.Load()
 	if h == nil {
 		return nil // nothing sent yet, nothing to learn
@@ -188,8 +214,8 @@ func (e *Estimator) OnTransportCC(fb *rtcp.TransportLayerCC, now time.Time) erro
 	nowUS := e.micros(now)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.refUnits = unwrapReference(fb.ReferenceTime, e.refUnits)
-	r := newTWCCReader(fb, e.refUnits)
+	e.refUnits = unwrapReference(r.referenceTime(), e.refUnits)
+	r.setReference(e.refUnits)
 	minOWD := int64(math.MaxInt64)
 	probeOWD, probeSend := int64(0), int64(math.MinInt64) // of the newest probe packet reported
 	var err error

@@ -31,6 +31,63 @@ func unwrapReference(ref uint32, prev int64) int64 {
 	return prev + delta
 }
 
+// feedbackReader walks the packet statuses of one TWCC report in sequence
+// order: twccReader over pion's parse of the report, rawTWCCReader over its
+// bytes, feedbackWalk over either.
+type feedbackReader interface {
+	// referenceTime returns the report's 24-bit reference time.
+	referenceTime() uint32
+	// setReference starts the running arrival time at the unwrapped
+	// reference time, in 64 ms units, before the first next.
+	setReference(referenceUnits int64)
+	// next returns the next status; ok is false at the end. An error (which
+	// wraps ErrMalformedFeedback) ends the walk; the statuses before it are
+	// valid.
+	next() (st packetStatus, ok bool, err error)
+}
+
+var (
+	_ feedbackReader = (*twccReader)(nil)
+	_ feedbackReader = (*rawTWCCReader)(nil)
+	_ feedbackReader = feedbackWalk{}
+)
+
+// feedbackWalk is the reader Estimator.processFeedback walks: exactly one of
+// parsed and raw is set. It is a concrete type, not the interface nor a type
+// parameter, because Go calls the methods of either through a table: an
+// indirect call per status that also makes the reader escape to the heap,
+// one allocation per report. A predictable branch per status costs less.
+type feedbackWalk struct {
+	parsed *twccReader
+	raw    *rawTWCCReader
+}
+
+// referenceTime returns the report's 24-bit reference time.
+func (w feedbackWalk) referenceTime() uint32 {
+	if w.raw != nil {
+		return w.raw.referenceTime()
+	}
+	return w.parsed.referenceTime()
+}
+
+// setReference starts the running arrival time at referenceUnits (in 64 ms
+// units). Call it before the first next.
+func (w feedbackWalk) setReference(referenceUnits int64) {
+	if w.raw != nil {
+		w.raw.setReference(referenceUnits)
+		return
+	}
+	w.parsed.setReference(referenceUnits)
+}
+
+// next returns the next packet status of the reader that is set.
+func (w feedbackWalk) next() (st packetStatus, ok bool, err error) {
+	if w.raw != nil {
+		return w.raw.next()
+	}
+	return w.parsed.next()
+}
+
 // packetStatus is one packet reported by a feedback.
 type packetStatus struct {
 	seq      uint16
@@ -53,6 +110,8 @@ type twccReader struct {
 	arrivalUS int64 // running arrival time
 }
 
+// newTWCCReader returns a reader over fb whose running arrival time starts
+// at referenceUnits (the unwrapped reference time, in 64 ms units).
 func newTWCCReader(fb *rtcp.TransportLayerCC, referenceUnits int64) twccReader {
 	return twccReader{
 		fb:        fb,
@@ -60,6 +119,15 @@ func newTWCCReader(fb *rtcp.TransportLayerCC, referenceUnits int64) twccReader {
 		seq:       fb.BaseSequenceNumber,
 		arrivalUS: referenceUnits * referenceTimeUnitUS,
 	}
+}
+
+// referenceTime returns the report's 24-bit reference time.
+func (r *twccReader) referenceTime() uint32 { return r.fb.ReferenceTime }
+
+// setReference starts the running arrival time at referenceUnits (the
+// unwrapped reference time, in 64 ms units). Call it before the first next.
+func (r *twccReader) setReference(referenceUnits int64) {
+	r.arrivalUS = referenceUnits * referenceTimeUnitUS
 }
 
 // next returns the next packet status; ok is false at the end. A malformed

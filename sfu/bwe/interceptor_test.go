@@ -3,10 +3,8 @@ package bwe
 import (
 	"encoding/binary"
 	"testing"
-	"time"
 
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
@@ -124,41 +122,5 @@ func BenchmarkInterceptorWrite(b *testing.B) {
 		if _, err := w.Write(h, payload, nil); err != nil {
 			b.Fatal(err)
 		}
-	}
-}
-
-// BenchmarkOnTransportCC is the processing of one TWCC report covering 100
-// packets (all received) — 100 ms of a subscriber receiving ~1000 packets/s
-// (about 8 Mbit/s of video).
-func BenchmarkOnTransportCC(b *testing.B) {
-	e := New(Config{})
-	rec := twcc.NewRecorder(1)
-	const perReport = 100
-	var seq uint16
-	reports := make([]*rtcp.TransportLayerCC, 0, 64)
-	for r := range 64 {
-		for i := range perReport {
-			us := int64(r*perReport+i) * 1000
-			seq++
-			rec.Record(2, seq, us+20_000)
-		}
-		for _, p := range rec.BuildFeedbackPacket() {
-			if fb, ok := p.(*rtcp.TransportLayerCC); ok {
-				reports = append(reports, fb)
-			}
-		}
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		r := i % len(reports)
-		if r == 0 { // replay: record the packets of the 64 reports again
-			b.StopTimer()
-			for s := range 64 * perReport {
-				e.OnPacketSent(uint16(s+1), 1200, e.epoch.Add(time.Duration(i/len(reports)*64*perReport+s)*time.Millisecond))
-			}
-			b.StartTimer()
-		}
-		_ = e.OnTransportCC(reports[r], e.epoch.Add(time.Duration(i)*100*time.Millisecond))
 	}
 }
