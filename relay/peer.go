@@ -322,7 +322,7 @@ func (p *Peer) Stats() PeerStats {
 	st := PeerStats{NodeID: p.id}
 	p.c.fill(&st)
 	p.mu.Lock()
-	st.Connected = p.link != nil
+	st.Connected = p.link != nil && !p.link.isClosed() // a closing link is no longer up
 	st.Subscriptions = len(p.tracks)
 	links := make([]*link, 0, len(p.links))
 	for l := range p.links {
