@@ -13,15 +13,16 @@ import (
 )
 
 // Stream allocation: every participant's subscriber connection has a bandwidth estimator
-// (sfu/bwe, fed by the connection's TWCC feedback through an interceptor) and one goroutine that
-// shares the estimate across the participant's video down-tracks (sfu/allocator), applies the
-// decisions to the down-tracks, tells the client which tracks it paused (StreamStateUpdate),
-// and sends the padding the allocator's probes need.
+// (sfu/bwe, fed by the connection's TWCC feedback) and an allocation that shares the estimate
+// across the participant's video down-tracks (sfu/allocator), applies the decisions to the
+// down-tracks, tells the client which tracks it paused (StreamStateUpdate), and sends the
+// padding the allocator's probes need. One goroutine of the node runs every allocation
+// (allocScheduler).
 
 // allocationConfig tunes stream allocation. The zero value is not valid; see
 // defaultAllocationConfig.
 type allocationConfig struct {
-	// Disabled: no estimators, no loops; subscribers get what they ask for.
+	// Disabled: no estimators, no allocations; subscribers get what they ask for.
 	Disabled bool
 	// Tick is how often a subscriber's allocation is recomputed.
 	Tick time.Duration
@@ -42,12 +43,14 @@ func defaultAllocationConfig() allocationConfig {
 }
 
 // allocations is the node's stream-allocation hub: the estimator factory shared by its
-// subscriber-side APIs, the running per-subscriber loops, and the metrics.
+// subscriber-side APIs, the running per-subscriber allocations and their scheduler, and the
+// metrics.
 type allocations struct {
 	node    *Node
 	cfg     allocationConfig
 	factory *bwe.Factory
 	metrics *allocMetrics
+	sched   *allocScheduler
 
 	mu   sync.Mutex // guards subs
 	subs map[*Participant]*subscriberAllocation
@@ -60,6 +63,7 @@ func newAllocations(n *Node, cfg allocationConfig) *allocations {
 		cfg:     cfg,
 		factory: bwe.NewFactory(cfg.BWE),
 		metrics: registerAllocationMetrics(n.metrics.registry, n.cfg.NodeID),
+		sched:   newAllocScheduler(cfg.Tick, cfg.PumpInterval, n.goAdd, n.wg.Done),
 		subs:    make(map[*Participant]*subscriberAllocation),
 	}
 }
@@ -101,6 +105,7 @@ func (a *allocations) start(p *Participant) {
 		signal:    p.sendSignal,
 		metrics:   a.metrics,
 		log:       p.log.With().Str("component", "allocator").Logger(),
+		sched:     a.sched,
 	})
 	a.mu.Lock()
 	if a.subs[p] != nil {
@@ -110,20 +115,16 @@ func (a *allocations) start(p *Participant) {
 	a.subs[p] = s
 	a.mu.Unlock()
 	if p.isClosed() {
-		// close ran stop before s was registered: nothing else would end the loop.
+		// close ran stop before s was registered: nothing else would stop s.
 		a.remove(p)
 		return
 	}
-	if !a.node.goAdd() {
+	if !a.sched.add(s) {
 		a.remove(p)
 		return
 	}
-	go func() {
-		defer a.node.wg.Done()
-		s.run()
-	}()
-	// Subscriptions made before the loop was registered (other participants publish
-	// concurrently); trackAdded after this point finds the loop, and duplicates are ignored.
+	// Subscriptions made before the allocation was registered (other participants publish
+	// concurrently); trackAdded after this point finds the allocation, and duplicates are ignored.
 	p.mu.Lock()
 	existing := make([]*subscription, 0, len(p.subs))
 	for _, sub := range p.subs {
@@ -135,7 +136,7 @@ func (a *allocations) start(p *Participant) {
 	}
 }
 
-// stop ends p's allocation loop (Participant.close). Idempotent.
+// stop ends p's allocation (Participant.close). Idempotent.
 func (a *allocations) stop(p *Participant) {
 	if s := a.remove(p); s != nil {
 		s.stop()
@@ -157,7 +158,7 @@ func (a *allocations) get(p *Participant) *subscriberAllocation {
 }
 
 // trackAddedInfo hands p's new down-track s, of the track described by info, to p's
-// allocation loop.
+// allocation.
 func (a *allocations) trackAddedInfo(p *Participant, info *livekit.TrackInfo, s *subscription) {
 	sa := a.get(p)
 	if sa == nil {
@@ -168,7 +169,7 @@ func (a *allocations) trackAddedInfo(p *Participant, info *livekit.TrackInfo, s 
 	sa.add(s.downTrack, meta)
 }
 
-// trackRemoved tells p's allocation loop that down-track s is gone.
+// trackRemoved tells p's allocation that down-track s is gone.
 func (a *allocations) trackRemoved(p *Participant, s *subscription) {
 	if sa := a.get(p); sa != nil {
 		sa.remove(s.downTrack)

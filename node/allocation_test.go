@@ -2,6 +2,7 @@ package node
 
 import (
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,6 +37,7 @@ type fakeSink struct {
 	allocations []int32
 	rtxBudget   uint64
 	padded      int
+	pads        int // WritePadding calls that wrote something
 	frameOpen   bool // WritePadding refuses (mid-frame)
 }
 
@@ -88,8 +90,17 @@ func (f *fakeSink) WritePadding(maxBytes int) int {
 	}
 	n := maxBytes / sfu.PaddingPacketWire * sfu.PaddingPacketWire
 	f.padded += n
+	if n > 0 {
+		f.pads++
+	}
 	f.st.PaddingBytes += uint64(n)
 	return n
+}
+
+func (f *fakeSink) paddingWrites() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.pads
 }
 
 func (f *fakeSink) lastAllocation() int32 {
@@ -155,6 +166,8 @@ func newAllocHarness(t *testing.T, est *fakeEstimator) *allocHarness {
 		},
 		metrics: h.metrics,
 		log:     zerolog.Nop(),
+		// Never started: the harness steps the allocation itself.
+		sched: newAllocScheduler(time.Hour, time.Hour, func() bool { return false }, func() {}),
 	})
 	return h
 }
@@ -283,26 +296,132 @@ func TestAllocationPaddingFallsBackToAudio(t *testing.T) {
 	require.Positive(t, audio.padded)
 }
 
-func TestAllocationLoopLifecycle(t *testing.T) {
-	est := &fakeEstimator{estimate: 5_000_000, mode: bwe.ModeTWCC}
-	h := newAllocHarness(t, est)
-	h.s.cfg.Tick = 5 * time.Millisecond
-	video := newFakeVideo(sfu.LayerHigh)
+// TestAllocationSchedulerLifecycle: the scheduler's goroutine starts with its first member,
+// applies track changes at once, ticks, retracts a stopped member's metrics and ends with the
+// last member; a new member starts it again.
+func TestAllocationSchedulerLifecycle(t *testing.T) {
+	var wg sync.WaitGroup
+	var starts atomic.Int32
+	sc := newAllocScheduler(5*time.Millisecond, time.Millisecond,
+		func() bool { starts.Add(1); wg.Add(1); return true }, wg.Done)
+	newSub := func(est *fakeEstimator, m *allocMetrics) *subscriberAllocation {
+		return newSubscriberAllocation(subscriberAllocationParams{cfg: defaultAllocationConfig(), estimator: est,
+			signal: func(*livekit.SignalResponse) {}, metrics: m, log: zerolog.Nop(), sched: sc})
+	}
+	metrics := registerAllocationMetrics(prometheus.NewRegistry(), "ND_test")
+	estA := &safeEstimator{fakeEstimator: fakeEstimator{estimate: 5_000_000, mode: bwe.ModeTWCC}}
+	estB := &safeEstimator{fakeEstimator: fakeEstimator{estimate: 5_000_000, mode: bwe.ModeTWCC}}
+	a, b := newSub(&estA.fakeEstimator, metrics), newSub(&estB.fakeEstimator, metrics)
+	a.est, b.est = estA, estB
+	videoA, videoB := newFakeVideo(sfu.LayerHigh), newFakeVideo(sfu.LayerHigh)
+	a.add(videoA, trackMeta{sid: "TR_a", video: true}) // queued before a is a member
+	require.True(t, sc.add(a))
+	require.True(t, sc.add(b))
+	b.add(videoB, trackMeta{sid: "TR_b", video: true})
+	require.Eventually(t, func() bool {
+		return videoA.lastAllocation() == sfu.LayerHigh && videoB.lastAllocation() == sfu.LayerHigh
+	}, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return estA.updateCount() > 3 && estB.updateCount() > 3 },
+		5*time.Second, time.Millisecond, "both step on the shared tick")
+	require.Equal(t, int32(1), starts.Load(), "one goroutine for both")
+	require.Equal(t, float64(2), metricValue(t, metrics.subscribers.WithLabelValues("twcc")))
+
+	a.stop()
+	a.stop()
+	require.Eventually(t, func() bool { return metricValue(t, metrics.subscribers.WithLabelValues("twcc")) == 1 },
+		5*time.Second, time.Millisecond, "a's contribution retracted")
+	before := estA.updateCount()
+	time.Sleep(30 * time.Millisecond)
+	require.Equal(t, before, estA.updateCount(), "a stopped member is not stepped")
+	a.add(videoA, trackMeta{}) // after stop: ignored, no panic
+
+	b.stop()
 	done := make(chan struct{})
-	go func() { defer close(done); h.s.run() }()
-	h.s.add(video, trackMeta{sid: "TR_v", video: true})
-	require.Eventually(t, func() bool { return video.lastAllocation() == sfu.LayerHigh }, 5*time.Second, 5*time.Millisecond)
-	h.s.remove(video)
-	h.s.stop()
-	h.s.stop()
+	go func() { wg.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
-		t.Fatal("allocation loop did not stop")
+		t.Fatal("scheduler goroutine did not end with its last member")
 	}
-	require.Zero(t, metricValue(t, h.metrics.estimate), "contribution retracted")
-	require.Zero(t, metricValue(t, h.metrics.subscribers.WithLabelValues("twcc")))
-	h.s.add(video, trackMeta{}) // after stop: ignored, no panic
+	require.Zero(t, metricValue(t, metrics.estimate), "contributions retracted")
+	require.Zero(t, metricValue(t, metrics.subscribers.WithLabelValues("twcc")))
+
+	c := newSub(&fakeEstimator{estimate: 5_000_000, mode: bwe.ModeTWCC}, metrics)
+	require.True(t, sc.add(c))
+	require.Equal(t, int32(2), starts.Load(), "a new member starts the goroutine again")
+	c.stop()
+	wg.Wait()
+}
+
+// TestAllocationSchedulerPumpsProbes: a member's probe gets padding on the shared pump tick.
+func TestAllocationSchedulerPumpsProbes(t *testing.T) {
+	var wg sync.WaitGroup
+	sc := newAllocScheduler(20*time.Millisecond, 2*time.Millisecond,
+		func() bool { wg.Add(1); return true }, wg.Done)
+	est := &safeEstimator{fakeEstimator: fakeEstimator{estimate: 600_000, mode: bwe.ModeTWCC, delivered: 540_000}}
+	s := newSubscriberAllocation(subscriberAllocationParams{cfg: defaultAllocationConfig(), estimator: est,
+		signal: func(*livekit.SignalResponse) {}, metrics: registerAllocationMetrics(prometheus.NewRegistry(), "ND_test"),
+		log: zerolog.Nop(), sched: sc})
+	video := newFakeVideo(sfu.LayerHigh)
+	s.add(video, trackMeta{sid: "TR_v", video: true})
+	require.True(t, sc.add(s))
+	require.Eventually(t, func() bool { return est.probeCount() > 0 }, 5*time.Second, time.Millisecond)
+	// The probe pumps at startProbe and then on the pump tick: more than one write.
+	require.Eventually(t, func() bool { return video.paddingWrites() > 1 }, 5*time.Second, time.Millisecond)
+	s.stop()
+	wg.Wait()
+}
+
+// safeEstimator is a fakeEstimator safe to read from the test while a scheduler uses it.
+type safeEstimator struct {
+	mu sync.Mutex
+	fakeEstimator
+}
+
+func (e *safeEstimator) Estimate() (uint64, bwe.Mode) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.fakeEstimator.Estimate()
+}
+func (e *safeEstimator) Stats() bwe.Stats {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.fakeEstimator.Stats()
+}
+func (e *safeEstimator) Update(now time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.fakeEstimator.Update(now)
+}
+func (e *safeEstimator) StartProbe(now time.Time, target uint64) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.fakeEstimator.StartProbe(now, target)
+}
+func (e *safeEstimator) EndProbe(now time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.fakeEstimator.EndProbe(now)
+}
+func (e *safeEstimator) ProbeWindowOpen() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.fakeEstimator.ProbeWindowOpen()
+}
+func (e *safeEstimator) ProbeResult() (bwe.ProbeResult, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.fakeEstimator.ProbeResult()
+}
+func (e *safeEstimator) updateCount() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.updates
+}
+func (e *safeEstimator) probeCount() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.probes)
 }
 
 func TestAllocTrackMeasures(t *testing.T) {

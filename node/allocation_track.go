@@ -10,7 +10,7 @@ import (
 	"github.com/edgemesh/edge/sfu/allocator"
 )
 
-// allocSink is what an allocation loop needs of a down-track (*sfu.DownTrack). All methods
+// allocSink is what an allocation needs of a down-track (*sfu.DownTrack). All methods
 // are safe for concurrent use and do not block.
 type allocSink interface {
 	AllocationState() sfu.AllocationState
@@ -36,7 +36,7 @@ func defaultLayerBitrate(layer int32) uint64 {
 	}
 }
 
-// allocTrack is one down-track as its allocation loop tracks it. Owned by the loop.
+// allocTrack is one down-track as its allocation tracks it. Owned by the scheduler's goroutine.
 type allocTrack struct {
 	sink allocSink
 	meta trackMeta

@@ -12,7 +12,7 @@ import (
 	"github.com/edgemesh/edge/sfu/bwe"
 )
 
-// linkEstimator is what an allocation loop needs of its subscriber connection's bandwidth
+// linkEstimator is what an allocation needs of its subscriber connection's bandwidth
 // estimator (*bwe.Estimator). Safe for concurrent use; no method blocks.
 type linkEstimator interface {
 	Estimate() (uint64, bwe.Mode)
@@ -31,6 +31,7 @@ type subscriberAllocationParams struct {
 	signal  func(*livekit.SignalResponse)
 	metrics *allocMetrics
 	log     zerolog.Logger
+	sched   *allocScheduler // runs the allocation
 }
 
 // trackChange is a down-track added to or removed from a subscriber.
@@ -40,8 +41,8 @@ type trackChange struct {
 	remove bool
 }
 
-// subscriberAllocation is the stream allocator of one subscriber: one goroutine (run) owns the
-// allocator, the tracks and the probe; add, remove and stop only enqueue.
+// subscriberAllocation is the stream allocator of one subscriber. Its scheduler's goroutine
+// owns the allocator, the tracks and the probe; add, remove and stop only enqueue.
 type subscriberAllocation struct {
 	cfg     allocationConfig
 	est     linkEstimator
@@ -53,10 +54,11 @@ type subscriberAllocation struct {
 	mu      sync.Mutex // guards pending and stopped
 	pending []trackChange
 	stopped bool
-	wake    chan struct{} // capacity 1: pending changes
-	done    chan struct{} // closed by stop
 
-	// Owned by run.
+	sched                   *allocScheduler
+	schedMember, schedDirty bool // guarded by sched.mu
+
+	// Owned by the scheduler's goroutine.
 	tracks    []*allocTrack
 	inputs    []allocator.Track
 	inputIdx  []int // index into tracks of each input
@@ -74,14 +76,13 @@ const noFeedbackGrace = 5 * time.Second
 // probePump is the padding schedule of a running probe.
 type probePump struct {
 	running bool
-	restart bool // run must (re)start its pump ticker
 	end     time.Time
 	rate    float64 // padding bits/s
 	last    time.Time
 	credit  float64 // bytes owed
 }
 
-// allocReport is what a loop contributes to the node-wide gauges, to be retracted on exit.
+// allocReport is what an allocation contributes to the node-wide gauges, to be retracted when it stops.
 type allocReport struct {
 	estimate, allocated float64
 	paused              int
@@ -97,17 +98,16 @@ func newSubscriberAllocation(p subscriberAllocationParams) *subscriberAllocation
 		metrics: p.metrics,
 		log:     p.log,
 		alloc:   allocator.New(p.cfg.Allocator),
-		wake:    make(chan struct{}, 1),
-		done:    make(chan struct{}),
+		sched:   p.sched,
 	}
 }
 
-// add hands a new down-track to the loop. Adding a known one is a no-op.
+// add hands a new down-track to the allocation. Adding a known one is a no-op.
 func (s *subscriberAllocation) add(sink allocSink, meta trackMeta) {
 	s.enqueue(trackChange{sink: sink, meta: meta})
 }
 
-// remove tells the loop a down-track is gone.
+// remove tells the allocation a down-track is gone.
 func (s *subscriberAllocation) remove(sink allocSink) {
 	s.enqueue(trackChange{sink: sink, remove: true})
 }
@@ -120,54 +120,25 @@ func (s *subscriberAllocation) enqueue(c trackChange) {
 	}
 	s.pending = append(s.pending, c)
 	s.mu.Unlock()
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
+	s.sched.changed(s)
 }
 
-// stop ends the loop. Idempotent; does not wait.
+// stop ends the allocation: the scheduler retracts its metrics and forgets it. Idempotent;
+// does not wait.
 func (s *subscriberAllocation) stop() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.stopped {
-		s.stopped = true
-		close(s.done)
+	first := !s.stopped
+	s.stopped = true
+	s.mu.Unlock()
+	if first {
+		s.sched.changed(s)
 	}
 }
 
-// run is the loop: an allocation every Tick, padding every PumpInterval while a probe runs.
-func (s *subscriberAllocation) run() {
-	tick := time.NewTicker(s.cfg.Tick)
-	defer tick.Stop()
-	pump := time.NewTicker(s.cfg.PumpInterval)
-	pump.Stop()
-	defer pump.Stop()
-	defer s.retract()
-	for {
-		var pumpC <-chan time.Time
-		if s.probe.running {
-			pumpC = pump.C
-		}
-		select {
-		case <-s.done:
-			return
-		case <-s.wake:
-			if s.applyPending() {
-				// Decide for new tracks at once: until then a down-track forwards what its
-				// subscriber asked for, which a constrained link may not carry.
-				s.step(time.Now())
-			}
-		case now := <-tick.C:
-			s.step(now)
-		case now := <-pumpC:
-			s.pumpPadding(now)
-		}
-		if s.probe.restart {
-			s.probe.restart = false
-			pump.Reset(s.cfg.PumpInterval)
-		}
-	}
+func (s *subscriberAllocation) isStopped() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stopped
 }
 
 // applyPending takes the queued track changes; it reports whether a track was added.
@@ -305,7 +276,6 @@ func (s *subscriberAllocation) startProbe(now time.Time, target uint64, current 
 	s.alloc.ProbeStarted(now)
 	s.probe = probePump{
 		running: true,
-		restart: true,
 		end:     now.Add(s.cfg.ProbeWindow),
 		rate:    max(float64(target)-current, 0),
 		last:    now,
@@ -369,7 +339,7 @@ func (s *subscriberAllocation) report(estimate uint64, mode bwe.Mode, res alloca
 }
 
 // retract removes this subscriber's contribution from the gauges and closes a probe window
-// (the loop is ending).
+// (the allocation is stopping).
 func (s *subscriberAllocation) retract() {
 	r := &s.reported
 	if r.counted {
