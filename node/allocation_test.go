@@ -37,7 +37,7 @@ type fakeSink struct {
 	allocations []int32
 	rtxBudget   uint64
 	padded      int
-	pads        int // WritePadding calls that wrote something
+	pads        int  // WritePadding calls that wrote something
 	frameOpen   bool // WritePadding refuses (mid-frame)
 }
 
