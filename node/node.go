@@ -34,8 +34,9 @@ type Node struct {
 	keys     keyProvider
 	counters *sfu.Counters
 	metrics  *metrics
-	alloc    *allocations // stream allocation (allocation.go)
-	mesh     *mesh        // gossip and relay; nil when standalone (set by Start)
+	alloc    *allocations     // stream allocation (allocation.go)
+	reports  *sfu.ReportClock // sends every down-track's sender reports
+	mesh     *mesh            // gossip and relay; nil when standalone (set by Start)
 	cpu      cpuMeter
 	started  time.Time
 	draining atomic.Bool
@@ -73,6 +74,7 @@ func New(cfg Config, log zerolog.Logger) (*Node, error) {
 	}
 	n.metrics = newMetrics(n)
 	n.alloc = newAllocations(n, cfg.Allocation.allocationConfig())
+	n.reports = sfu.NewReportClock(sfu.SenderReportInterval, n.goAdd, n.wg.Done)
 	return n, nil
 }
 

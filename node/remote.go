@@ -374,6 +374,7 @@ func (p *Participant) attach(src sfu.TrackSource, ref trackRef, explicit bool) {
 		Logger:       p.log.With().Str("track", sid).Str("publisher", ref.publisher).Logger(),
 		Batcher:      sub.sendBatcher(),
 		Writers:      sub.streamWriters(),
+		Reports:      p.node.reports,
 	})
 	if err != nil { // e.g. the source closed meanwhile
 		p.log.Debug().Err(err).Str("track", sid).Msg("create down-track")

@@ -43,6 +43,9 @@ type DownTrackParams struct {
 	// Writers, if set, give the down-track the writer of its negotiated
 	// stream in place of pion's (StreamWriters).
 	Writers StreamWriters
+	// Reports sends the down-track's RTCP sender reports along with those of
+	// other down-tracks; nil gives the down-track a clock of its own.
+	Reports *ReportClock
 }
 
 // StreamWriters give a down-track the writer of the stream pion negotiated
@@ -95,9 +98,9 @@ type DownTrack struct {
 
 	bound     atomic.Pointer[binding]
 	closed    atomic.Bool
-	delivered atomic.Bool   // a packet has reached the subscriber's transport
-	done      chan struct{} // closed by Close; ends the report loop
-	scratch   sync.Pool     // of *scratch
+	delivered atomic.Bool  // a packet has reached the subscriber's transport
+	clock     *ReportClock // sends the sender reports
+	scratch   sync.Pool    // of *scratch
 
 	// mu guards the forwarder, the sequencer, the RTCP bookkeeping, sender
 	// and onClose. It is held for decisions and bookkeeping, and across the
@@ -145,13 +148,16 @@ func NewDownTrack(p DownTrackParams) (*DownTrack, error) {
 		writers:      p.Writers,
 		log: p.Logger.With().Str("track", p.Source.TrackID()).
 			Str("subscriber", p.SubscriberID).Logger(),
-		done: make(chan struct{}),
+		clock: p.Reports,
 		fwd: newForwarder(forwarderParams{
 			video:     kind == webrtc.RTPCodecTypeVideo,
 			vp8:       strings.EqualFold(c.MimeType, codec.MimeVP8),
 			clockRate: c.ClockRate,
 			maxLayer:  p.MaxLayer,
 		}),
+	}
+	if d.clock == nil {
+		d.clock = NewReportClock(SenderReportInterval, nil, nil)
 	}
 	d.scratch.New = func() any { return new(scratch) }
 	d.alloc.init(d.fwd.maxLayer)
@@ -449,13 +455,14 @@ func (d *DownTrack) Close() {
 	if !d.closed.CompareAndSwap(false, true) {
 		return
 	}
-	close(d.done)
 	unbind(d.bound.Swap(nil))
 	d.source.RemoveSink(d)
 	d.mu.Lock()
 	sender, f := d.sender, d.onClose
 	d.onClose = nil
 	d.mu.Unlock()
+	// After the lock: a SetRTPSender that saw the down-track open has added it.
+	d.clock.remove(d)
 	if sender != nil {
 		if err := sender.Stop(); err != nil {
 			d.log.Debug().Err(err).Msg("stop rtp sender")

@@ -12,9 +12,9 @@ import (
 )
 
 const (
-	// senderReportInterval is how often a down-track sends an RTCP sender
+	// SenderReportInterval is how often a down-track sends an RTCP sender
 	// report to its subscriber.
-	senderReportInterval = time.Second
+	SenderReportInterval = time.Second
 	// srHistory is how many sent sender reports are remembered to compute the
 	// round-trip time from the subscriber's receiver reports (RFC 3550 §6.4.1).
 	srHistory = 8
@@ -86,7 +86,7 @@ func (d *DownTrack) Stats() DownTrackStats {
 
 // SetRTPSender hands the down-track the sender pion created for it
 // (pc.AddTrack). It starts the RTCP read loop (NACK, PLI/FIR, receiver
-// reports) and the sender-report loop; both end on Close. Calls after the
+// reports) and registers with the report clock; both end on Close. Calls after the
 // first, or after Close, are ignored.
 func (d *DownTrack) SetRTPSender(s *webrtc.RTPSender) {
 	if s == nil {
@@ -98,9 +98,9 @@ func (d *DownTrack) SetRTPSender(s *webrtc.RTPSender) {
 		return
 	}
 	d.sender = s
+	d.clock.add(d, s)
 	d.mu.Unlock()
 	go d.rtcpLoop(s)
-	go d.reportLoop(s)
 }
 
 // rtcpLoop reads the subscriber's RTCP for this track until the sender stops.
@@ -261,28 +261,6 @@ func (d *DownTrack) onReceptionReports(b *binding, reports []rtcp.ReceptionRepor
 			}
 		}
 		d.mu.Unlock()
-	}
-}
-
-// reportLoop sends a sender report to the subscriber every
-// senderReportInterval until Close.
-func (d *DownTrack) reportLoop(s *webrtc.RTPSender) {
-	t := time.NewTicker(senderReportInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-d.done:
-			return
-		case now := <-t.C:
-			sr, ok := d.buildSenderReport(now)
-			if !ok {
-				continue
-			}
-			if _, err := s.Transport().WriteRTCP([]rtcp.Packet{sr}); err != nil {
-				continue
-			}
-			d.stats.senderReports.Add(1)
-		}
 	}
 }
 

@@ -90,6 +90,7 @@ func (c *fakeContext) RTCPReader() interceptor.RTCPReader      { return nil }
 type fakeSource struct {
 	kind  webrtc.RTPCodecType
 	codec webrtc.RTPCodecParameters
+	id    string // TrackID; "TR_fake" if empty
 
 	mu        sync.Mutex
 	cache     map[int32]map[uint16][]byte
@@ -104,7 +105,12 @@ func newFakeSource(kind webrtc.RTPCodecType, c webrtc.RTPCodecParameters) *fakeS
 	return &fakeSource{kind: kind, codec: c, cache: map[int32]map[uint16][]byte{}, sr: map[int32]buffer.SenderReport{}}
 }
 
-func (s *fakeSource) TrackID() string                  { return "TR_fake" }
+func (s *fakeSource) TrackID() string {
+	if s.id == "" {
+		return "TR_fake"
+	}
+	return s.id
+}
 func (s *fakeSource) Kind() webrtc.RTPCodecType        { return s.kind }
 func (s *fakeSource) Codec() webrtc.RTPCodecParameters { return s.codec }
 
