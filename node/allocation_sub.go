@@ -269,7 +269,16 @@ func (s *subscriberAllocation) apply(in allocator.Input, res allocator.Result) {
 }
 
 // startProbe opens a probe window towards target bits/s on top of the current rate.
+//
+// A probe needs padding: if what is allocated already reaches target, the media alone is to
+// reach it and none is started. Such a probe would measure only the media that flows, which
+// early on (a track allocated but not arrived yet, e.g. over the relay) is much less than the
+// allocation, and its "success" would pull an unverified estimate down to that.
 func (s *subscriberAllocation) startProbe(now time.Time, target uint64, current float64) {
+	rate := float64(target) - current
+	if rate <= 0 {
+		return
+	}
 	if err := s.est.StartProbe(now, target); err != nil {
 		return
 	}
@@ -277,7 +286,7 @@ func (s *subscriberAllocation) startProbe(now time.Time, target uint64, current 
 	s.probe = probePump{
 		running: true,
 		end:     now.Add(s.cfg.ProbeWindow),
-		rate:    max(float64(target)-current, 0),
+		rate:    rate,
 		last:    now,
 	}
 	s.log.Debug().Uint64("target", target).Float64("padding", s.probe.rate).Msg("probe started")

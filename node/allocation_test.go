@@ -114,19 +114,20 @@ func (f *fakeSink) lastAllocation() int32 {
 
 // fakeEstimator is a linkEstimator with a settable estimate and scripted probe results.
 type fakeEstimator struct {
-	estimate  uint64
-	mode      bwe.Mode
-	delivered uint64
-	probes    []uint64 // targets of StartProbe
-	ended     int
-	closed    bool // the estimator closed the window early
-	results   []bwe.ProbeResult
-	updates   int
+	estimate   uint64
+	mode       bwe.Mode
+	delivered  uint64
+	unverified bool     // Stats().Verified is false
+	probes     []uint64 // targets of StartProbe
+	ended      int
+	closed     bool // the estimator closed the window early
+	results    []bwe.ProbeResult
+	updates    int
 }
 
 func (e *fakeEstimator) Estimate() (uint64, bwe.Mode) { return e.estimate, e.mode }
 func (e *fakeEstimator) Stats() bwe.Stats {
-	return bwe.Stats{Delivered: e.delivered, Verified: true}
+	return bwe.Stats{Delivered: e.delivered, Verified: !e.unverified}
 }
 func (e *fakeEstimator) Update(time.Time) { e.updates++ }
 func (e *fakeEstimator) StartProbe(_ time.Time, target uint64) error {
@@ -280,6 +281,30 @@ func TestAllocationProbes(t *testing.T) {
 	require.Len(t, est.probes, 2)
 	require.Equal(t, 1.0, metricValue(t, h.metrics.probes.WithLabelValues("success")))
 	require.Positive(t, metricValue(t, h.metrics.padding), "padding counted")
+}
+
+// TestAllocationNoProbeWithoutPadding: early on, the estimate not verified yet and little
+// delivered (the video allocated but not arriving yet), the allocator asks for a probe below
+// what is allocated; it would pad nothing and measure only the media that flows, so none starts.
+func TestAllocationNoProbeWithoutPadding(t *testing.T) {
+	est := &fakeEstimator{estimate: 1_500_000, mode: bwe.ModeTWCC, delivered: 46_000, unverified: true}
+	h := newAllocHarness(t, est)
+	video, audio := newFakeVideo(sfu.LayerHigh), newFakeAudio()
+	h.add(video, "TR_v", allocator.SourceCamera)
+	h.add(audio, "TR_a", allocator.SourceCamera)
+	h.s.step(h.now)
+	require.Equal(t, sfu.LayerMid, video.lastAllocation(), "limited by the estimate")
+	require.Empty(t, est.probes, "a probe below the allocation pads nothing")
+	require.False(t, h.s.probe.running)
+
+	// Once the media flows, delivered rises and a probe with padding starts.
+	est.delivered = 560_000
+	est.estimate = 600_000
+	est.unverified = false
+	h.run(time.Second, video, audio)
+	require.NotEmpty(t, est.probes)
+	require.True(t, h.s.probe.running)
+	require.Positive(t, h.s.probe.rate)
 }
 
 func TestAllocationPaddingFallsBackToAudio(t *testing.T) {
