@@ -1,9 +1,10 @@
 // Command edge-load measures what one edge node spends to fan one publisher out to N
 // subscribers: it starts the node as a child process on 127.0.0.1, publishes Opus and 3-layer
 // VP8 simulcast from synthetic frames, joins N auto-subscribing clients in this process, and
-// reports the node's CPU and memory per subscribed track.
+// reports the node's CPU and memory per subscribed track. With --livekit-bin it measures the
+// reference server, livekit-server, the same way instead.
 //
-//	go run ./cmd/edge-load --subs 50 --duration 30s [--edge-bin path] [--keep-node-output]
+//	go run ./cmd/edge-load --subs 50 --duration 30s [--edge-bin path | --livekit-bin path] [--keep-node-output]
 package main
 
 import (
@@ -29,6 +30,7 @@ type options struct {
 	warmup       time.Duration // bound on waiting for every subscriber's first packets
 	settle       time.Duration // pause before the baseline RSS and before the window
 	edgeBin      string
+	livekitBin   string // measure the reference livekit-server at this path instead of edge
 	keepOutput   bool
 	nodeLogLevel string
 	room         string
@@ -96,6 +98,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.warmup, "warmup", 60*time.Second, "bound on waiting until every subscriber receives both tracks")
 	fs.DurationVar(&o.settle, "settle", 3*time.Second, "pause before the baseline RSS sample and before the window")
 	fs.StringVar(&o.edgeBin, "edge-bin", "", "edge binary to run (default: go build ./cmd/edge into a temp dir)")
+	fs.StringVar(&o.livekitBin, "livekit-bin", "", "measure the reference livekit-server binary at this path instead of edge (scripts/build-reference.sh builds it)")
 	fs.BoolVar(&o.keepOutput, "keep-node-output", false, "write the node's output to a log file in the temp dir and keep it")
 	fs.StringVar(&o.nodeLogLevel, "node-log-level", "info", "log level passed to the node")
 	fs.StringVar(&o.room, "room", "load", "room name")
@@ -115,6 +118,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("%w: --subs must be at least 1", errUsage)
 	case o.duration < time.Second:
 		return o, fmt.Errorf("%w: --duration must be at least 1s", errUsage)
+	case o.edgeBin != "" && o.livekitBin != "":
+		return o, fmt.Errorf("%w: --edge-bin and --livekit-bin exclude each other", errUsage)
 	case o.warmup <= 0 || o.settle < 0 || o.joinParallel < 1:
 		return o, fmt.Errorf("%w: --warmup, --settle and --join-parallel must be positive", errUsage)
 	}
@@ -135,7 +140,10 @@ type loadRun struct {
 func (lr loadRun) run(ctx context.Context) (err error) {
 	o, log := lr.o, lr.log
 	ticks := clockTicks(ctx)
-	bin := o.edgeBin
+	kind, bin := edgeServer(), o.edgeBin
+	if o.livekitBin != "" {
+		kind, bin = livekitServer(), o.livekitBin
+	}
 	if bin == "" {
 		dir, err := os.MkdirTemp("", "edge-load-")
 		if err != nil {
@@ -154,7 +162,7 @@ func (lr loadRun) run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("free ports: %w", err)
 	}
-	np := nodeParams{bin: bin, ports: ports, logLevel: o.nodeLogLevel, env: lr.nodeEnv, log: log}
+	np := nodeParams{kind: kind, bin: bin, ports: ports, logLevel: o.nodeLogLevel, env: lr.nodeEnv, log: log}
 	if o.keepOutput {
 		np.keepLog = fmt.Sprintf("%s/edge-load-node-%s.log", os.TempDir(), time.Now().Format("20060102-150405"))
 	}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -21,10 +20,11 @@ import (
 // nodePorts are the listening ports handed to the edge child.
 type nodePorts struct {
 	http, rtcTCP, rtcUDP int
+	metrics              int // a separate metrics listener (livekit-server); edge serves /metrics on http
 }
 
-// freePorts asks the kernel for three free ports on 127.0.0.1 (two TCP, one UDP) by listening
-// on port 0 and closing again. All three are held open together so they differ.
+// freePorts asks the kernel for four free ports on 127.0.0.1 (three TCP, one UDP) by listening
+// on port 0 and closing again. All are held open together so they differ.
 func freePorts() (nodePorts, error) {
 	var closers []io.Closer
 	defer func() {
@@ -46,6 +46,9 @@ func freePorts() (nodePorts, error) {
 		return p, err
 	}
 	if p.rtcTCP, err = tcp(); err != nil {
+		return p, err
+	}
+	if p.metrics, err = tcp(); err != nil {
 		return p, err
 	}
 	u, err := net.ListenPacket("udp", "127.0.0.1:0")
@@ -72,6 +75,7 @@ func buildEdge(ctx context.Context, dir string, stderr io.Writer) (string, error
 //
 // Concurrency: methods may be called from any goroutine; stop is idempotent.
 type nodeProcess struct {
+	kind    serverKind
 	cmd     *exec.Cmd
 	ports   nodePorts
 	output  *tailBuffer
@@ -84,6 +88,7 @@ type nodeProcess struct {
 
 // nodeParams configure startNode.
 type nodeParams struct {
+	kind     serverKind
 	bin      string
 	ports    nodePorts
 	logLevel string
@@ -92,9 +97,10 @@ type nodeParams struct {
 	log      zerolog.Logger
 }
 
-// startNode starts `edge serve --dev` on 127.0.0.1 and waits (bounded by ctx) for /healthz.
+// startNode starts the server (`edge serve --dev`, or the reference) on 127.0.0.1 and waits
+// (bounded by ctx) for its health check.
 func startNode(ctx context.Context, p nodeParams) (*nodeProcess, error) {
-	n := &nodeProcess{ports: p.ports, output: newTailBuffer(64 << 10), exited: make(chan struct{})}
+	n := &nodeProcess{kind: p.kind, ports: p.ports, output: newTailBuffer(64 << 10), exited: make(chan struct{})}
 	var out io.Writer = n.output
 	if p.keepLog != "" {
 		f, err := os.Create(p.keepLog)
@@ -104,12 +110,7 @@ func startNode(ctx context.Context, p nodeParams) (*nodeProcess, error) {
 		n.logFile = f
 		out = io.MultiWriter(n.output, f)
 	}
-	n.cmd = exec.Command(p.bin, "serve", "--dev", "--bind", "127.0.0.1",
-		"--port", strconv.Itoa(p.ports.http),
-		"--rtc-tcp-port", strconv.Itoa(p.ports.rtcTCP),
-		"--rtc-udp-port", strconv.Itoa(p.ports.rtcUDP),
-		"--standalone", // one node: no gossip or relay ports
-		"--log-level", p.logLevel)
+	n.cmd = exec.Command(p.bin, p.kind.args(p.ports, p.logLevel)...)
 	n.cmd.Stdout, n.cmd.Stderr = out, out
 	n.cmd.Env = p.env
 	n.cmd.SysProcAttr = childSysProcAttr()
@@ -123,7 +124,7 @@ func startNode(ctx context.Context, p nodeParams) (*nodeProcess, error) {
 		close(n.exited)
 	}()
 	p.log.Info().Int("pid", n.pid()).Int("http", p.ports.http).Int("rtc_tcp", p.ports.rtcTCP).
-		Int("rtc_udp", p.ports.rtcUDP).Msg("edge node started")
+		Int("rtc_udp", p.ports.rtcUDP).Str("server", p.kind.name).Msg("node started")
 	if err := n.waitHealthy(ctx); err != nil {
 		n.stop(5 * time.Second)
 		return nil, err
@@ -134,6 +135,8 @@ func startNode(ctx context.Context, p nodeParams) (*nodeProcess, error) {
 func (n *nodeProcess) pid() int { return n.cmd.Process.Pid }
 
 func (n *nodeProcess) baseURL() string { return fmt.Sprintf("http://127.0.0.1:%d", n.ports.http) }
+
+func (n *nodeProcess) metricsURL() string { return n.kind.metricsURL(n.ports) }
 
 func (n *nodeProcess) wsURL() string { return fmt.Sprintf("ws://127.0.0.1:%d", n.ports.http) }
 
@@ -157,7 +160,7 @@ func (n *nodeProcess) waitHealthy(ctx context.Context) error {
 		if err := n.alive(); err != nil {
 			return err
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, n.baseURL()+"/healthz", nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, n.baseURL()+n.kind.healthPath, nil)
 		if err != nil {
 			return err
 		}

@@ -78,7 +78,7 @@ func startFake(t *testing.T, mode string, keep string) (*nodeProcess, error) {
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	return startNode(ctx, nodeParams{bin: os.Args[0], ports: ports, logLevel: "info", keepLog: keep, log: zerolog.Nop()})
+	return startNode(ctx, nodeParams{kind: edgeServer(), bin: os.Args[0], ports: ports, logLevel: "info", keepLog: keep, log: zerolog.Nop()})
 }
 
 func TestNodeProcessLifecycle(t *testing.T) {

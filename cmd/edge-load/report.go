@@ -18,6 +18,7 @@ const (
 
 // measurement is everything sampled over the measuring window (deltas unless noted).
 type measurement struct {
+	server   string // the server measured: edge or livekit-server
 	subs     int
 	duration time.Duration // actual wall time between the two samples
 
@@ -33,7 +34,7 @@ type measurement struct {
 
 	nodePktsIn, nodePktsOut, nodeBytesOut uint64
 	udpHeld, udpHeldSends, udpGSOSends    uint64  // the node's send batching (edge_udp_*)
-	subscribedTracks                      float64 // edge_subscribed_tracks at the end (absolute)
+	subscribedTracks                      float64 // the node's subscribed-tracks gauge at the end (absolute)
 
 	audioTracks, videoTracks int // subscriber tracks that received packets in the window
 	audioPkts, videoPkts     uint64
@@ -118,7 +119,7 @@ func lossRate(received, expected uint64) float64 {
 // printReport writes the human-readable table and details, then a Markdown row for
 // BENCHMARKS.md.
 func printReport(w io.Writer, m measurement, r result) {
-	fmt.Fprintf(w, "\nedge-load: %d subscribers, %.1f s measured\n\n", m.subs, m.duration.Seconds())
+	fmt.Fprintf(w, "\nedge-load: %s, %d subscribers, %.1f s measured\n\n", m.server, m.subs, m.duration.Seconds())
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "subs\ttrack-s\tvideo track-s\tCPU ms/track-s\tCPU ms/720p-s (all)\tCPU ms/720p-s (pkt share)\tRSS MiB/sub\tfwd pkts/s\trecv pkts/s\tloss a/v\t")
 	fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.3f\t%.3f\t%.3f\t%.3f\t%.0f\t%.0f\t%s\t\n",
@@ -133,7 +134,7 @@ func printReport(w io.Writer, m measurement, r result) {
 		r.cpuRatio, r.cpuMsPerVideoSecShare/refCPUMsPerVideoTrackSec, r.rssRatio)
 	fmt.Fprintf(w, "publisher only (before subscribers): node %.3f cores; CPU beyond that per 720p track-s: %.3f ms\n",
 		m.pubOnlyCores, r.cpuMsPerVideoSecMarginal)
-	fmt.Fprintf(w, "node: %.3f CPU s = %.2f cores; RSS %.1f MiB before subscribers, %.1f MiB at end; edge_subscribed_tracks %.0f\n",
+	fmt.Fprintf(w, "node: %.3f CPU s = %.2f cores; RSS %.1f MiB before subscribers, %.1f MiB at end; subscribed tracks (node gauge) %.0f\n",
 		m.nodeCPUSec, r.nodeCores, float64(m.rssBeforeSubs)/mib, float64(m.rssEnd)/mib, m.subscribedTracks)
 	fmt.Fprintf(w, "node packets: in %.0f/s, out %.0f/s (%.1f Mbit/s out)\n",
 		float64(m.nodePktsIn)/m.duration.Seconds(), r.fwdPktsPerSec, float64(m.nodeBytesOut)*8/1e6/m.duration.Seconds())

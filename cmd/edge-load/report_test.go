@@ -99,7 +99,7 @@ func TestDiff(t *testing.T) {
 				{video: true, packets: 100, expected: 100, keyWidth: 640, keyHeight: 360}}}, // joined in the window
 		},
 	}
-	m, err := diff(a, b, 100)
+	m, err := diff(edgeServer(), a, b, 100)
 	require.NoError(t, err)
 	require.Equal(t, 2, m.subs)
 	require.Equal(t, 2*time.Second, m.duration)
@@ -126,11 +126,11 @@ func TestDiff(t *testing.T) {
 	require.EqualValues(t, 200, m.maxVideoPktsSub)
 	require.Equal(t, 1, m.hdSubs)
 
-	_, err = diff(a, probe{at: t0, metrics: scrape{}, subs: b.subs}, 100)
+	_, err = diff(edgeServer(), a, probe{at: t0, metrics: scrape{}, subs: b.subs}, 100)
 	require.ErrorIs(t, err, errMetricMissing)
 	short := b
 	short.subs = b.subs[:1]
-	_, err = diff(a, short, 100)
+	_, err = diff(edgeServer(), a, short, 100)
 	require.Error(t, err)
 }
 

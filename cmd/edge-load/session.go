@@ -21,7 +21,7 @@ type session struct {
 // the subscribers, warms up, and measures over o.duration.
 func (s *session) measure(ctx context.Context, jp joinParams, pub *publisher, subs []*subscriber) (measurement, error) {
 	client := &http.Client{Timeout: 5 * time.Second}
-	metricsURL := s.node.baseURL() + "/metrics"
+	metricsURL := s.node.metricsURL()
 	pid := s.node.pid()
 
 	if err := s.waitPublisherMedia(ctx, client, metricsURL); err != nil {
@@ -62,7 +62,7 @@ func (s *session) measure(ctx context.Context, jp joinParams, pub *publisher, su
 		return measurement{}, err
 	}
 
-	p := &prober{nodePID: pid, metricsURL: metricsURL, client: client, subs: subs, dynacast: pub.dynacast}
+	p := &prober{kind: s.node.kind, nodePID: pid, metricsURL: metricsURL, client: client, subs: subs, dynacast: pub.dynacast}
 	a, err := p.take(ctx)
 	if err != nil {
 		return measurement{}, fmt.Errorf("first probe: %w", err)
@@ -75,7 +75,7 @@ func (s *session) measure(ctx context.Context, jp joinParams, pub *publisher, su
 	if err != nil {
 		return measurement{}, fmt.Errorf("second probe: %w", err)
 	}
-	m, err := diff(a, b, s.ticks)
+	m, err := diff(s.node.kind, a, b, s.ticks)
 	if err != nil {
 		return measurement{}, err
 	}
@@ -96,7 +96,7 @@ func (s *session) waitPublisherMedia(ctx context.Context, client *http.Client, u
 		if err != nil {
 			return false, err
 		}
-		in, err := sc.must("edge_packets_total", map[string]string{"direction": "in"})
+		in, err := sc.must(s.node.kind.pktsIn.name, s.node.kind.pktsIn.match)
 		return in > 0, err
 	}, "publisher media at the node")
 }

@@ -22,6 +22,7 @@ type probe struct {
 
 // prober takes probes of one node and one set of subscribers.
 type prober struct {
+	kind       serverKind
 	nodePID    int
 	metricsURL string
 	client     *http.Client
@@ -59,8 +60,9 @@ func (p *prober) take(ctx context.Context) (probe, error) {
 // diff turns two probes into the window's measurement. Subscriber counters are only ever
 // appended, so the i-th counter of a subscriber is the same track in both probes; counters
 // that appeared during the window count from zero.
-func diff(a, b probe, ticksPerSec int64) (measurement, error) {
+func diff(kind serverKind, a, b probe, ticksPerSec int64) (measurement, error) {
 	m := measurement{
+		server:     kind.name,
 		subs:       len(b.subs),
 		duration:   b.at.Sub(a.at),
 		nodeCPUSec: float64(b.nodeTicks-a.nodeTicks) / float64(ticksPerSec),
@@ -69,26 +71,19 @@ func diff(a, b probe, ticksPerSec int64) (measurement, error) {
 		udpIn:      b.udp.inDatagrams - a.udp.inDatagrams,
 		udpDrops:   b.udp.rcvbufErrors - a.udp.rcvbufErrors,
 	}
-	counter := func(s scrape, name, dir string) (float64, error) {
-		var match map[string]string
-		if dir != "" {
-			match = map[string]string{"direction": dir}
-		}
-		return s.must(name, match)
-	}
 	for _, c := range []struct {
-		name, dir string
-		dst       *uint64
+		ref metricRef
+		dst *uint64
 	}{
-		{"edge_packets_total", "in", &m.nodePktsIn},
-		{"edge_packets_total", "out", &m.nodePktsOut},
-		{"edge_bytes_total", "out", &m.nodeBytesOut},
+		{kind.pktsIn, &m.nodePktsIn},
+		{kind.pktsOut, &m.nodePktsOut},
+		{kind.bytesOut, &m.nodeBytesOut},
 	} {
-		va, err := counter(a.metrics, c.name, c.dir)
+		va, err := a.metrics.must(c.ref.name, c.ref.match)
 		if err != nil {
 			return m, err
 		}
-		vb, err := counter(b.metrics, c.name, c.dir)
+		vb, err := b.metrics.must(c.ref.name, c.ref.match)
 		if err != nil {
 			return m, err
 		}
@@ -106,7 +101,9 @@ func diff(a, b probe, ticksPerSec int64) (measurement, error) {
 		vb, _ := b.metrics.sum(c.name, nil)
 		*c.dst = uint64(max(vb-va, 0))
 	}
-	m.subscribedTracks, _ = b.metrics.sum("edge_subscribed_tracks", nil)
+	if kind.subscribed != "" {
+		m.subscribedTracks, _ = b.metrics.sum(kind.subscribed, nil)
+	}
 	for i := range m.layerPaused {
 		m.layerPaused[i] = b.dynacast.paused[i] - a.dynacast.paused[i]
 		m.layerPauses[i] = b.dynacast.pauses[i] - a.dynacast.pauses[i]
