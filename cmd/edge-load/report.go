@@ -128,7 +128,7 @@ func printReport(w io.Writer, m measurement, r result) {
 		fmt.Sprintf("%.2f%%/%.2f%%", 100*r.audioLoss, 100*r.videoLoss))
 	_ = tw.Flush()
 
-	fmt.Fprintf(w, "\nreference livekit-server 1.13: %.1f ms CPU per 720p track-s, %.1f MB RSS per subscriber; target < %.1fx\n",
+	fmt.Fprintf(w, "\nreference livekit-server 1.13 (the issue's figures; scripts/compare-reference.sh measures it on this host): %.1f ms CPU per 720p track-s, %.1f MB RSS per subscriber; target < %.1fx\n",
 		refCPUMsPerVideoTrackSec, refRSSMBPerSub, targetRatio)
 	fmt.Fprintf(w, "ratio to reference: CPU %.2fx (all CPU on video), %.2fx (packet share); RSS %.2fx\n",
 		r.cpuRatio, r.cpuMsPerVideoSecShare/refCPUMsPerVideoTrackSec, r.rssRatio)
