@@ -1,6 +1,7 @@
 package bwe
 
 import (
+	"fmt"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -182,8 +183,11 @@ func (e *Estimator) OnPacketSent(seq uint16, size int, now time.Time) {
 // OnTransportCC processes one TWCC feedback report received at now. A
 // malformed report (a received status without its delta) is used as far as
 // it goes: the statuses before the fault count, and the error wraps
-// ErrMalformedFeedback.
+// ErrMalformedFeedback. A nil report is refused with ErrMalformedFeedback.
 func (e *Estimator) OnTransportCC(fb *rtcp.TransportLayerCC, now time.Time) error {
+	if fb == nil {
+		return fmt.Errorf("%w: nil report", ErrMalformedFeedback)
+	}
 	r := newTWCCReader(fb, 0)
 	return e.processFeedback(feedbackWalk{parsed: &r}, now)
 }

@@ -451,6 +451,15 @@ func TestOnTransportCCRawShortDeltas(t *testing.T) {
 	}
 }
 
+// A nil parsed report is refused and changes nothing.
+func TestOnTransportCCNil(t *testing.T) {
+	e := New(Config{})
+	e.OnPacketSent(1, 1000, e.epoch.Add(600*time.Millisecond))
+	before := e.Stats()
+	require.ErrorIs(t, e.OnTransportCC(nil, e.epoch.Add(time.Second)), ErrMalformedFeedback)
+	require.Equal(t, before, e.Stats())
+}
+
 // TestOnTransportCCRawMatchesParsed: two estimators that send the same
 // packets and receive the same reports, one parsed by pion and passed to
 // OnTransportCC, the other's bytes passed to OnTransportCCRaw, agree after
