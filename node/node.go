@@ -52,6 +52,9 @@ type Node struct {
 	mu     sync.Mutex // guards rooms and closed
 	rooms  map[string]*Room
 	closed bool
+	// stopping is closed when Shutdown begins (with closed set): waits that would otherwise
+	// hold Shutdown up, such as a leaving client's lingering signal connection, end at once.
+	stopping chan struct{}
 
 	wg sync.WaitGroup // background goroutines owned by the node
 }
@@ -70,6 +73,7 @@ func New(cfg Config, log zerolog.Logger) (*Node, error) {
 		keys:       keyProvider(cfg.Keys),
 		counters:   &sfu.Counters{},
 		rooms:      make(map[string]*Room),
+		stopping:   make(chan struct{}),
 		httpClient: &http.Client{Timeout: 5 * time.Second},
 	}
 	n.metrics = newMetrics(n)
@@ -151,6 +155,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	n.closed = true
+	close(n.stopping)
 	rooms := make([]*Room, 0, len(n.rooms))
 	for _, r := range n.rooms {
 		rooms = append(rooms, r)

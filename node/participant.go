@@ -337,6 +337,10 @@ func (p *Participant) onSignalClosed(sc *signalConn) {
 	p.log.Info().Msg("signal connection lost, waiting for resume")
 }
 
+// leaveLinger bounds how long a left client's signal connection stays open for the client to
+// close it (see signalConn.lingerClose).
+const leaveLinger = 2 * time.Second
+
 // close ends the participant: it leaves (told so if sendLeave), its tracks are unpublished and
 // its peer connections closed. Idempotent.
 func (p *Participant) close(reason livekit.DisconnectReason, sendLeave bool) {
@@ -375,6 +379,13 @@ func (p *Participant) close(reason livekit.DisconnectReason, sendLeave bool) {
 			go func() { defer p.node.wg.Done(); sig.flushAndClose("leave") }()
 		} else {
 			sig.flushAndClose("leave")
+		}
+	} else if sig != nil && reason == livekit.DisconnectReason_CLIENT_INITIATED {
+		// The client left and closes the connection itself (see lingerClose).
+		if p.node.goAdd() {
+			go func() { defer p.node.wg.Done(); sig.lingerClose(leaveLinger, p.node.stopping, "leave") }()
+		} else {
+			sig.closeWith(1000, "leave")
 		}
 	} else if sig != nil {
 		sig.closeWith(1000, "leave")

@@ -13,11 +13,11 @@ import (
 // connection by themselves.
 func (p *Participant) handleSignal(sc *signalConn, req *livekit.SignalRequest) error {
 	p.mu.Lock()
-	current := p.sig == sc
+	current := p.sig == sc && !p.closed
 	pub, sub := p.publisher, p.subscriber
 	p.mu.Unlock()
 	if !current {
-		return nil // a superseded connection
+		return nil // a superseded connection, or one left open after the participant left
 	}
 	switch m := req.Message.(type) {
 	case *livekit.SignalRequest_Offer:

@@ -266,6 +266,24 @@ func (c *signalConn) flushAndClose(reason string) {
 	}
 }
 
+// lingerClose closes the connection once d has passed, or at once when stop is closed, unless
+// the client closes it first. It is for a client that left: the client closes its own end
+// right after its leave, and closing ours first races its SDK's reconnect logic (server-sdk-go
+// v2.19 takes a close that arrives before its engine is marked closed for a lost connection,
+// tries to resume, is told to reconnect, and joins again as a new session that lingers for
+// seconds after the user left).
+func (c *signalConn) lingerClose(d time.Duration, stop <-chan struct{}, reason string) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-c.done:
+		return
+	case <-t.C:
+	case <-stop:
+	}
+	c.closeWith(websocket.StatusNormalClosure, reason)
+}
+
 // closeWith ends the connection. It does not wait for the client's half of the close handshake
 // (that can take seconds with a client that is gone, and would hold up shutdown): whatever the
 // client must know — a leave, say — has been written before, through the writer.
