@@ -3,6 +3,7 @@ package integration
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -193,4 +194,36 @@ func (r *trackRecorder) size() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.recs)
+}
+
+// seqWindowLoss counts the packets of a measuring window that never arrived. The window is given
+// by arrival positions in recs (start inclusive, end exclusive) but measured in sequence
+// numbers (unwrapped in arrival order): from just past the newest sequence number that arrived
+// before start to the newest that arrived before end. A packet counts as received if it arrived
+// at any time in recs, so a retransmission that lands after end, or a late one of a packet
+// before the window that lands inside it, does not distort the count.
+func seqWindowLoss(recs []rtpRecord, start, end int) (missing, expected int) {
+	if end <= start || end > len(recs) {
+		return 0, 0
+	}
+	ext := make([]int64, len(recs))
+	ext[0] = int64(recs[0].seq)
+	for i := 1; i < len(recs); i++ {
+		ext[i] = ext[i-1] + int64(int16(recs[i].seq-recs[i-1].seq))
+	}
+	lo := ext[start]
+	if start > 0 {
+		lo = slices.Max(ext[:start]) + 1
+	}
+	hi := slices.Max(ext[:end])
+	got := make(map[int64]bool, len(ext))
+	for _, e := range ext {
+		got[e] = true
+	}
+	for s := lo; s <= hi; s++ {
+		if !got[s] {
+			missing++
+		}
+	}
+	return missing, int(max(hi-lo+1, 0))
 }
