@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"net/url"
 	"testing"
 	"time"
 
@@ -27,20 +26,7 @@ func TestClientLeaveLetsClientClose(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
-	tok := mintToken(t, tokenSpec{identity: "leaver", grant: fullGrant(room)})
-	u := n.URL() + "/rtc?protocol=16&auto_subscribe=1&sdk=go&access_token=" + url.QueryEscape(tok)
-	conn, resp, err := websocket.Dial(ctx, u, nil)
-	require.NoError(t, err, "raw WebSocket to /rtc")
-	if resp != nil && resp.Body != nil {
-		_ = resp.Body.Close()
-	}
-	defer conn.CloseNow()
-	conn.SetReadLimit(1 << 20)
-	_, msg, err := conn.Read(ctx)
-	require.NoError(t, err)
-	var first livekit.SignalResponse
-	require.NoError(t, proto.Unmarshal(msg, &first))
-	require.NotNil(t, first.GetJoin(), "first message is not a JoinResponse: %v", &first)
+	conn := rawJoin(ctx, t, n.URL(), room, "leaver")
 	waitFor(t, func() bool { return b.room.GetParticipantByIdentity("leaver") != nil },
 		func() string { return "bob never saw leaver join" })
 

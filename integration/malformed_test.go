@@ -15,6 +15,29 @@ import (
 // not exist (protobuf encoding spec), so any decoder must reject it.
 var garbageSignal = []byte{0x0f, 0xde, 0xad, 0xbe, 0xef, 0x00, 0xff}
 
+// rawJoin joins room as identity over a raw WebSocket to /rtc (for protocol behaviour the SDK
+// cannot be made to show) and reads the node's first message, which must be a JoinResponse.
+// The connection is closed at the end of the test.
+func rawJoin(ctx context.Context, t *testing.T, base, room, identity string) *websocket.Conn {
+	t.Helper()
+	tok := mintToken(t, tokenSpec{identity: identity, grant: fullGrant(room)})
+	u := base + "/rtc?protocol=16&auto_subscribe=1&sdk=go&access_token=" + url.QueryEscape(tok)
+	conn, resp, err := websocket.Dial(ctx, u, nil)
+	require.NoError(t, err, "raw WebSocket to /rtc")
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close()
+	}
+	t.Cleanup(func() { _ = conn.CloseNow() })
+	conn.SetReadLimit(1 << 20)
+	typ, msg, err := conn.Read(ctx)
+	require.NoError(t, err, "reading the first signal message")
+	require.Equal(t, websocket.MessageBinary, typ)
+	var first livekit.SignalResponse
+	require.NoError(t, proto.Unmarshal(msg, &first))
+	require.NotNil(t, first.GetJoin(), "first message is not a JoinResponse: %v", &first)
+	return conn
+}
+
 // TestMalformedSignal: a raw WebSocket to /rtc with a valid token that sends a binary message
 // that is not a protobuf gets its connection closed by the node, while SDK participants in the
 // same room keep exchanging media.
@@ -30,23 +53,7 @@ func TestMalformedSignal(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
-	tok := mintToken(t, tokenSpec{identity: "vandal", grant: fullGrant(room)})
-	u := n.URL() + "/rtc?protocol=16&auto_subscribe=1&sdk=go&access_token=" + url.QueryEscape(tok)
-	conn, resp, err := websocket.Dial(ctx, u, nil)
-	require.NoError(t, err, "raw WebSocket to /rtc")
-	if resp != nil && resp.Body != nil {
-		_ = resp.Body.Close()
-	}
-	defer conn.CloseNow()
-	conn.SetReadLimit(1 << 20)
-
-	// The node speaks first: a JoinResponse.
-	typ, msg, err := conn.Read(ctx)
-	require.NoError(t, err, "reading the first signal message")
-	require.Equal(t, websocket.MessageBinary, typ)
-	var first livekit.SignalResponse
-	require.NoError(t, proto.Unmarshal(msg, &first))
-	require.NotNil(t, first.GetJoin(), "first message is not a JoinResponse: %v", &first)
+	conn := rawJoin(ctx, t, n.URL(), room, "vandal")
 	waitFor(t, func() bool { return b.room.GetParticipantByIdentity("vandal") != nil },
 		func() string { return "bob never saw the raw participant join" })
 
@@ -63,7 +70,7 @@ func TestMalformedSignal(t *testing.T) {
 			}
 		}
 	}()
-	err = <-closed // bounded: reads fail at ctx's deadline at the latest
+	err := <-closed // bounded: reads fail at ctx's deadline at the latest
 	require.NotErrorIs(t, err, context.DeadlineExceeded, "node kept the connection open after a non-protobuf message")
 	t.Logf("node closed the connection: %v (close status %d)", err, websocket.CloseStatus(err))
 
