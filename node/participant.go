@@ -380,15 +380,13 @@ func (p *Participant) close(reason livekit.DisconnectReason, sendLeave bool) {
 		} else {
 			sig.flushAndClose("leave")
 		}
-	} else if sig != nil && reason == livekit.DisconnectReason_CLIENT_INITIATED {
-		// The client left and closes the connection itself (see lingerClose).
-		if p.node.goAdd() {
+	} else if sig != nil {
+		if reason == livekit.DisconnectReason_CLIENT_INITIATED && p.node.goAdd() {
+			// The client left and closes the connection itself (see lingerClose).
 			go func() { defer p.node.wg.Done(); sig.lingerClose(leaveLinger, p.node.stopping, "leave") }()
 		} else {
 			sig.closeWith(1000, "leave")
 		}
-	} else if sig != nil {
-		sig.closeWith(1000, "leave")
 	}
 	for _, s := range subs {
 		s.downTrack.Close()
